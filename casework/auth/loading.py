@@ -1,0 +1,42 @@
+"""How a request finds its user: the session cookie for pages, a bearer token for the API."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+
+from casework.auth.models import User
+from casework.auth.operations import user_for_token
+from casework.extensions import db, login_manager
+
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = _l("Please sign in to continue.")
+login_manager.login_message_category = "info"
+# The session id changes on sign-in and the cookie is tied to the client's address and agent.
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user_from_session(session_id: str) -> User | None:
+    """Session ids are `user_id:session_version`; a bumped version ends older sessions."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def load_api_user() -> None:
+    """`before_request` of the API: only bearer tokens count there, never the session cookie,
+    so that a browser's ambient cookie cannot be used for cross-site API calls."""
+    token = bearer_token()
+    user = user_for_token(token) if token else None
+    g._login_user = user if user is not None else login_manager.anonymous_user()

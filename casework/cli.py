@@ -1,0 +1,31 @@
+"""The `casework` command: a Flask CLI group with each domain's commands attached.
+
+`casework db upgrade` (and every Flask-Migrate command), `casework reference load`,
+`casework create-user`, `casework demo`, `casework setup`.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+
+def _create_app() -> Flask:
+    from casework import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Casework: case management for asylum and regularisation files."""
+
+
+def register_commands(app: Flask) -> None:
+    from casework.auth.cli import create_user_command
+    from casework.demo.cli import demo_command, setup_command
+    from casework.reference.cli import reference_group
+
+    for command in (create_user_command, demo_command, setup_command, reference_group):
+        app.cli.add_command(command)

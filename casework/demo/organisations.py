@@ -1,0 +1,33 @@
+"""The demo organisations and accounts (`casework demo`)."""
+
+from __future__ import annotations
+
+from casework.admin.models import OrganisationKind
+from casework.policy import Role
+
+# code, name, kind, prefecture
+DEMO_ORGANISATIONS = [
+    ("ADM", "Administration centrale (démo)", OrganisationKind.PUBLIC_SERVICE, None),
+    ("RAB", "Bureau des étrangers — Préfecture de Rabat", OrganisationKind.FOREIGNERS_OFFICE, "RAB"),
+    ("CAS", "Bureau des étrangers — Préfecture de Casablanca", OrganisationKind.FOREIGNERS_OFFICE, "CAS"),
+    ("TNG", "Bureau des étrangers — Préfecture de Tanger-Assilah", OrganisationKind.FOREIGNERS_OFFICE, "TNG"),
+    ("OUJ", "Bureau des étrangers — Préfecture d'Oujda-Angad", OrganisationKind.FOREIGNERS_OFFICE, "OUJ"),
+    ("FES", "Bureau des étrangers — Préfecture de Fès", OrganisationKind.FOREIGNERS_OFFICE, "FES"),
+    ("CNSR", "Commission nationale de suivi et de recours", OrganisationKind.APPEALS_COMMISSION, "RAB"),
+    ("ASY", "Bureau de l'asile (démo)", OrganisationKind.ASYLUM_OFFICE, "RAB"),
+    ("NGO1", "Association Al Amal pour les migrants (démo)", OrganisationKind.NGO, "RAB"),
+    ("NGO2", "Fondation Passerelles (démo)", OrganisationKind.NGO, "TNG"),
+]  # fmt: skip
+
+# email, name, role, organisation code, supervised region (None: national)
+DEMO_ACCOUNTS = [
+    ("admin@demo.test", "Amina Admin", Role.ADMIN, "ADM", None),
+    ("supervisor@demo.test", "Samir Superviseur", Role.SUPERVISOR, "ADM", None),
+    ("caseworker@demo.test", "Karima Agent", Role.CASEWORKER, "RAB", None),
+    ("caseworker2@demo.test", "Youssef Agent", Role.CASEWORKER, "TNG", None),
+    ("ngo@demo.test", "Nadia ONG", Role.NGO, "NGO1", None),
+    ("auditor@demo.test", "Omar Auditeur", Role.AUDITOR, "ADM", None),
+]
+
+# How the synthetic applicants are spread over the offices.
+OFFICE_WEIGHTS = {"RAB": 30, "CAS": 23, "TNG": 17, "OUJ": 15, "FES": 15}

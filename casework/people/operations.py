@@ -1,0 +1,177 @@
+"""Registering and editing people and households. Operations flush; the caller commits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from casework.audit.operations import record
+from casework.auth.models import User
+from casework.conflicts import EditConflict, check_version
+from casework.extensions import db
+from casework.people.models import (
+    Household,
+    HouseholdMember,
+    IdentityDocument,
+    Person,
+    Relationship,
+)
+
+# Fields a caller may set on a person through forms and the API.
+PERSON_FIELDS = (
+    "family_name",
+    "given_names",
+    "family_name_ar",
+    "given_names_ar",
+    "sex",
+    "date_of_birth",
+    "date_of_birth_approximate",
+    "nationality",
+    "languages",
+    "phone",
+    "address",
+    "prefecture_code",
+    "unaccompanied_minor",
+    "pregnant",
+    "serious_illness",
+    "disability",
+    "trafficking_victim",
+    "vulnerability_notes",
+)
+
+
+class PersonError(ValueError):
+    """A change to a person that the rules refuse; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {}
+    for key, value in values.items():
+        if key not in PERSON_FIELDS:
+            raise PersonError(key, str(_l("Unknown field.")))
+        if isinstance(value, str):
+            value = value.strip() or None
+        cleaned[key] = value
+    for required in ("family_name", "given_names"):
+        if required in cleaned and not cleaned[required]:
+            raise PersonError(required, str(_l("This field is required.")))
+    born = cleaned.get("date_of_birth")
+    if isinstance(born, date) and born > date.today():
+        raise PersonError("date_of_birth", str(_l("This date is in the future.")))
+    if cleaned.get("nationality"):
+        cleaned["nationality"] = cleaned["nationality"].upper()
+    if "languages" in cleaned:
+        cleaned["languages"] = list(dict.fromkeys(cleaned["languages"] or []))
+    return cleaned
+
+
+def register_person(
+    values: dict[str, Any], *, by: User, documents: list[dict[str, Any]] | None = None
+) -> Person:
+    """Register a person held by the registering user's organisation."""
+    cleaned = _clean(values)
+    defaults = {"languages": [], "date_of_birth_approximate": False}
+    values = {**defaults, **{k: v for k, v in cleaned.items() if v is not None}}
+    person = Person(organisation_id=by.organisation_id, created_by_id=by.id, **values)
+    for document in documents or []:
+        person.documents.append(IdentityDocument(**document))
+    db.session.add(person)
+    db.session.flush()
+    record("person.create", user=by, record=person)
+    return person
+
+
+def update_person(
+    person: Person, values: dict[str, Any], *, by: User, expected_version: int | None
+) -> list[str]:
+    """Apply `values`; refuse if the person changed since the caller read it. Returns the names
+    of the fields that changed (audited without their values)."""
+    check_version(person, expected_version)
+    cleaned = _clean(values)
+    changed = [key for key, value in cleaned.items() if getattr(person, key) != value]
+    for key in changed:
+        setattr(person, key, cleaned[key])
+    if changed:
+        db.session.flush()
+        record("person.update", user=by, record=person, fields=sorted(changed))
+    return changed
+
+
+def add_document(person: Person, document: dict[str, Any], *, by: User) -> IdentityDocument:
+    row = IdentityDocument(person=person, **document)
+    db.session.add(row)
+    db.session.flush()
+    record("person.document_add", user=by, record=person, kind=row.kind)
+    return row
+
+
+def record_view(person: Person, *, by: User, channel: str) -> None:
+    """Every view of a person's record is audited (ASVS: log access to sensitive data)."""
+    record("person.view", user=by, record=person, channel=channel)
+
+
+class HouseholdError(ValueError):
+    pass
+
+
+def create_household(head: Person, *, by: User) -> Household:
+    if head.membership is not None:
+        raise HouseholdError("already_member")
+    household = Household(organisation_id=by.organisation_id, created_by_id=by.id)
+    household.members.append(HouseholdMember(person=head, relationship_to_head=Relationship.HEAD))
+    db.session.add(household)
+    db.session.flush()
+    record("household.create", user=by, record=household)
+    return household
+
+
+def add_member(
+    household: Household,
+    person: Person,
+    relationship: str,
+    *,
+    by: User,
+    expected_version: int | None = None,
+) -> HouseholdMember:
+    check_version(household, expected_version)
+    if person.membership is not None:
+        raise HouseholdError("already_member")
+    if Relationship(relationship) == Relationship.HEAD and household.head is not None:
+        raise HouseholdError("head_exists")
+    member = HouseholdMember(person=person, relationship_to_head=Relationship(relationship))
+    household.members.append(member)
+    db.session.flush()
+    _touch(household)
+    record("household.add_member", user=by, record=household, person_id=person.id)
+    return member
+
+
+def remove_member(
+    household: Household, member: HouseholdMember, *, by: User, expected_version: int | None
+) -> None:
+    check_version(household, expected_version)
+    if member.relationship_to_head == Relationship.HEAD and len(household.members) > 1:
+        raise HouseholdError("head_last")
+    person_id = member.person_id
+    household.members.remove(member)
+    db.session.flush()
+    _touch(household)
+    record("household.remove_member", user=by, record=household, person_id=person_id)
+
+
+def _touch(household: Household) -> None:
+    """Changing members does not change the household row; bump its version explicitly."""
+    from casework.models_base import utcnow
+
+    household.updated_at = utcnow()
+    db.session.flush()
+
+
+__all__ = ["EditConflict", "HouseholdError", "PersonError"]

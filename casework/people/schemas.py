@@ -1,0 +1,113 @@
+"""API schemas for people: separate input and output, fields per audience."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+from sqlalchemy import select
+
+from casework.extensions import db
+from casework.people.models import DocumentKind, Sex
+from casework.reference.models import Country, Prefecture
+from casework.schemas import ListArgsSchema
+
+
+def _country_exists(code: str) -> None:
+    if code and db.session.get(Country, code.upper()) is None:
+        raise ValidationError("Unknown country: use an ISO 3166 alpha-2 code such as SN.")
+
+
+def _prefecture_exists(code: str) -> None:
+    if code and db.session.scalar(select(Prefecture.code).where(Prefecture.code == code)) is None:
+        raise ValidationError("Unknown prefecture or province code.")
+
+
+class DocumentSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in DocumentKind]))
+    number = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    issuing_country = fields.String(allow_none=True, validate=_country_exists)
+    expires_on = fields.Date(allow_none=True)
+
+
+class PersonInSchema(Schema):
+    """What a caller may write on a person. Unknown fields are refused (mass assignment)."""
+
+    family_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    given_names = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    family_name_ar = fields.String(allow_none=True, validate=validate.Length(max=120))
+    given_names_ar = fields.String(allow_none=True, validate=validate.Length(max=120))
+    sex = fields.String(required=True, validate=validate.OneOf([s.value for s in Sex]))
+    date_of_birth = fields.Date(allow_none=True)
+    date_of_birth_approximate = fields.Boolean()
+    nationality = fields.String(
+        allow_none=True, validate=[validate.Length(equal=2), _country_exists]
+    )
+    languages = fields.List(fields.String(validate=validate.Length(min=2, max=3)))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    prefecture_code = fields.String(allow_none=True, validate=_prefecture_exists)
+    unaccompanied_minor = fields.Boolean()
+    pregnant = fields.Boolean()
+    serious_illness = fields.Boolean()
+    disability = fields.Boolean()
+    trafficking_victim = fields.Boolean()
+    vulnerability_notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    documents = fields.List(fields.Nested(DocumentSchema), load_only=True)
+
+    @validates("date_of_birth")
+    def _not_in_future(self, value: date | None, **_kwargs) -> None:
+        if value and value > date.today():
+            raise ValidationError("The date of birth is in the future.")
+
+
+class PersonPatchSchema(PersonInSchema):
+    """A partial update; `version` is the one the caller read, so edits never cross."""
+
+    version = fields.Integer(required=True, metadata={"description": "The version you read."})
+
+
+class OrganisationRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+
+
+class PersonOutSchema(Schema):
+    """A person as agency staff see it."""
+
+    id = fields.Integer()
+    family_name = fields.String()
+    given_names = fields.String()
+    family_name_ar = fields.String(allow_none=True)
+    given_names_ar = fields.String(allow_none=True)
+    sex = fields.String()
+    date_of_birth = fields.Date(allow_none=True)
+    date_of_birth_approximate = fields.Boolean()
+    nationality = fields.String(allow_none=True)
+    languages = fields.List(fields.String())
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    prefecture_code = fields.String(allow_none=True)
+    unaccompanied_minor = fields.Boolean()
+    pregnant = fields.Boolean()
+    serious_illness = fields.Boolean()
+    disability = fields.Boolean()
+    trafficking_victim = fields.Boolean()
+    vulnerability_notes = fields.String(allow_none=True)
+    documents = fields.List(fields.Nested(DocumentSchema))
+    household_id = fields.Function(
+        lambda p: p.membership.household_id if p.membership else None, allow_none=True
+    )
+    organisation = fields.Nested(OrganisationRefSchema)
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PeopleArgsSchema(ListArgsSchema):
+    q = fields.String(metadata={"description": "Name in either script, or a document number."})
+    nationality = fields.String(validate=validate.Length(equal=2))
+    sex = fields.String(validate=validate.OneOf([s.value for s in Sex]))
+    date_of_birth = fields.Date()
+    document_number = fields.String()

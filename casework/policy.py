@@ -1,0 +1,198 @@
+"""THE permission policy. Every page, API endpoint, template and query asks it.
+
+Two parts, both meant to be read aloud:
+
+* `PERMISSIONS`: which roles may take an action at all ("a caseworker may register a person");
+* scope rules: which records a user may take it on ("a caseworker works on the people their office
+  holds"), written as query filters so that lists, searches and exports can never leak a record
+  that a single-record check would refuse.
+
+Anything not listed is refused: deny by default. Every view must declare its action with
+`@requires(...)` or `@public`; a view with neither answers 403 (see `enforce_declared_policy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import abort, current_app, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import ColumnElement, exists, false, select, true
+
+if TYPE_CHECKING:
+    from casework.auth.models import User
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    CASEWORKER = "caseworker"
+    NGO = "ngo"
+    AUDITOR = "auditor"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.NGO: _l("Partner NGO"),
+    Role.AUDITOR: _l("Auditor"),
+}
+
+ADMIN, SUPERVISOR, CASEWORKER, NGO, AUDITOR = Role
+EVERYONE = frozenset(Role)
+
+# action -> the roles that may take it. Scope rules below narrow it to records.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # Own account
+    "account.use": EVERYONE,
+    # People and households
+    "person.search": frozenset({CASEWORKER, SUPERVISOR, NGO}),
+    "person.view": frozenset({CASEWORKER, SUPERVISOR, NGO}),
+    "person.register": frozenset({CASEWORKER, NGO}),  # NGOs register walk-in beneficiaries
+    "person.edit": frozenset({CASEWORKER, NGO}),
+    "household.view": frozenset({CASEWORKER, SUPERVISOR}),
+    "household.manage": frozenset({CASEWORKER}),
+    # Administration
+    "user.manage": frozenset({ADMIN}),
+    "organisation.manage": frozenset({ADMIN}),
+    "reference.view": EVERYONE,
+    "reference.manage": frozenset({ADMIN}),
+    # Oversight
+    "audit.view": frozenset({AUDITOR}),
+}
+
+
+def role_may(role: Role | str, action: str) -> bool:
+    """Whether `role` may take `action` on some record (scope not considered)."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"Unknown action {action!r}: add it to casework.policy.PERMISSIONS")
+    return Role(role) in PERMISSIONS[action]
+
+
+# --- Scope rules: which records a user reaches, as SQL filters -----------------------------
+
+
+def people_scope(user: User) -> ColumnElement[bool]:
+    """The people `user` may see.
+
+    * caseworker and NGO staff: people their organisation holds (for an NGO, its walk-ins);
+    * regional supervisor: people held by organisations of their region; national: everyone;
+    * everyone else (admin, auditor): nobody — they manage the system, not the files.
+    """
+    from casework.admin.models import Organisation
+    from casework.people.models import Person
+
+    role = Role(user.role)
+    if role in (CASEWORKER, NGO):
+        return Person.organisation_id == user.organisation_id
+    if role == SUPERVISOR:
+        if user.region_code is None:
+            return true()
+        in_region = select(Organisation.id).where(Organisation.region_code == user.region_code)
+        return Person.organisation_id.in_(in_region)
+    return false()
+
+
+def households_scope(user: User) -> ColumnElement[bool]:
+    from casework.admin.models import Organisation
+    from casework.people.models import Household
+
+    role = Role(user.role)
+    if role == CASEWORKER:
+        return Household.organisation_id == user.organisation_id
+    if role == SUPERVISOR:
+        if user.region_code is None:
+            return true()
+        in_region = select(Organisation.id).where(Organisation.region_code == user.region_code)
+        return Household.organisation_id.in_(in_region)
+    return false()
+
+
+def _scope_for(record: Any) -> Callable[[User], ColumnElement[bool]] | None:
+    from casework.people.models import Household, Person
+
+    return {Person: people_scope, Household: households_scope}.get(type(record))
+
+
+def in_scope(user: User, record: Any) -> bool:
+    """Whether `record` falls inside `user`'s scope, decided by the same SQL filter lists use."""
+    from casework.extensions import db
+
+    scope = _scope_for(record)
+    if scope is None:
+        raise TypeError(f"No scope rule for {type(record).__name__}")
+    model = type(record)
+    query = select(exists().where(model.id == record.id, scope(user)))
+    return bool(db.session.scalar(query))
+
+
+def can(user: Any, action: str, record: Any = None) -> bool:
+    """The single question every caller asks: may `user` take `action` (on `record`)?"""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    if not role_may(user.role, action):
+        return False
+    return record is None or in_scope(user, record)
+
+
+# --- Declaring views -------------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+
+
+def requires(action: str) -> Callable[[F], F]:
+    """Declare the action a view needs; anonymous callers must sign in, others need the role."""
+    if action not in PERMISSIONS:
+        raise KeyError(f"Unknown action {action!r}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                if request.path.startswith("/api/"):
+                    abort(401)
+                return current_app.login_manager.unauthorized()
+            if not can(current_user, action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.casework_action = action  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Declare a view open to everyone (sign-in page, public receipt check, health)."""
+    view.casework_action = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def declared_action(endpoint: str | None) -> str | None:
+    if endpoint is None:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "casework_action", None)
+
+
+def enforce_declared_policy() -> None:
+    """`before_request` hook: a view that declares nothing is refused (deny by default)."""
+    if (
+        request.endpoint is None
+        or request.endpoint == "static"
+        or request.endpoint.endswith(".static")
+    ):
+        return
+    if declared_action(request.endpoint) is None:
+        abort(403)
+
+
+def template_helpers() -> dict[str, Any]:
+    """`{% if can('person.edit', person) %}` in templates asks the same policy."""
+    return {"can": lambda action, record=None: can(current_user, action, record)}

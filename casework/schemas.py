@@ -1,0 +1,31 @@
+"""Schemas shared by every API resource: problems and list pages."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every API error is answered."""
+
+    type = fields.String()
+    status = fields.Integer(required=True)
+    title = fields.String(required=True)
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw())
+
+
+class ListArgsSchema(Schema):
+    cursor = fields.String(load_default=None, metadata={"description": "From the last `next`."})
+    limit = fields.Integer(load_default=25, validate=lambda n: 1 <= n <= 200)
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """`{"items": [...], "next": <cursor or null>}` for `item_schema`."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next": fields.String(allow_none=True, required=True),
+        },
+        name=name,
+    )
