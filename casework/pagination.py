@@ -54,3 +54,42 @@ def page_by_id_desc(query: Select, id_column, cursor: str | None, limit: int) ->
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def page_by_keys(
+    query: Select, order: list, key_of, cursor: str | None, limit: int, descending: bool = True
+) -> Page:
+    """Keyset pagination on several columns (e.g. filed_on, id), all in one direction.
+
+    `key_of(row)` returns the row's values for `order`, as JSON-able values (dates as ISO text).
+    Row-value comparison `(a, b) < (x, y)` is served by a composite index on both databases.
+    """
+    from sqlalchemy import tuple_
+
+    limit = max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
+    if cursor:
+        last = decode_cursor(cursor)
+        if not isinstance(last, list) or len(last) != len(order):
+            raise BadCursor(cursor)
+        last = [_from_json(column, value) for column, value in zip(order, last, strict=True)]
+        keys = tuple_(*order)
+        query = query.where(keys < tuple_(*last) if descending else keys > tuple_(*last))
+    direction = [c.desc() if descending else c.asc() for c in order]
+    rows = list(db.session.scalars(query.order_by(*direction).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(key_of(rows[-1])) if more and rows else None
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _from_json(column, value):
+    from datetime import date
+
+    from sqlalchemy import Date
+
+    if isinstance(column.type, Date) and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as error:
+            raise BadCursor(value) from error
+    return value

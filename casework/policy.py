@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
 
 if TYPE_CHECKING:
     from casework.auth.models import User
@@ -57,6 +57,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "person.edit": frozenset({CASEWORKER, NGO}),
     "household.view": frozenset({CASEWORKER, SUPERVISOR}),
     "household.manage": frozenset({CASEWORKER}),
+    # Case files
+    "case.view": frozenset({CASEWORKER, SUPERVISOR}),
+    "case.file": frozenset({CASEWORKER}),
+    "case.act": frozenset({CASEWORKER, SUPERVISOR}),  # the workflow table then decides
+    "case.assign": frozenset({CASEWORKER, SUPERVISOR}),
+    "case.note": frozenset({CASEWORKER, SUPERVISOR}),
+    "case.document.upload": frozenset({CASEWORKER}),
+    "case.document.verify": frozenset({CASEWORKER}),
+    "case.document.download": frozenset({CASEWORKER, SUPERVISOR}),
+    "workflow.view": frozenset({CASEWORKER, SUPERVISOR, ADMIN, AUDITOR}),
     # Administration
     "user.manage": frozenset({ADMIN}),
     "organisation.manage": frozenset({ADMIN}),
@@ -80,22 +90,32 @@ def role_may(role: Role | str, action: str) -> bool:
 def people_scope(user: User) -> ColumnElement[bool]:
     """The people `user` may see.
 
-    * caseworker and NGO staff: people their organisation holds (for an NGO, its walk-ins);
-    * regional supervisor: people held by organisations of their region; national: everyone;
+    * NGO staff: people their organisation registered (walk-ins);
+    * caseworker: people their office holds or has in a file;
+    * regional supervisor: the same for every office of their region; national: everyone;
     * everyone else (admin, auditor): nobody — they manage the system, not the files.
     """
     from casework.admin.models import Organisation
+    from casework.cases.models import Case, CaseMember
     from casework.people.models import Person
 
     role = Role(user.role)
-    if role in (CASEWORKER, NGO):
+    if role == NGO:
         return Person.organisation_id == user.organisation_id
-    if role == SUPERVISOR:
+    if role == CASEWORKER:
+        offices = [user.organisation_id]
+    elif role == SUPERVISOR:
         if user.region_code is None:
             return true()
-        in_region = select(Organisation.id).where(Organisation.region_code == user.region_code)
-        return Person.organisation_id.in_(in_region)
-    return false()
+        offices = select(Organisation.id).where(Organisation.region_code == user.region_code)
+    else:
+        return false()
+    # Held by the office(s), or in a file of the office(s) (as applicant or member).
+    in_files = select(Case.applicant_id).where(Case.office_id.in_(offices))
+    as_members = select(CaseMember.person_id).join(Case).where(Case.office_id.in_(offices))
+    return or_(
+        Person.organisation_id.in_(offices), Person.id.in_(in_files), Person.id.in_(as_members)
+    )
 
 
 def households_scope(user: User) -> ColumnElement[bool]:
@@ -113,10 +133,29 @@ def households_scope(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def cases_scope(user: User) -> ColumnElement[bool]:
+    """The files `user` may see: caseworkers their office's, supervisors their region's (or
+    all when national). NGOs never see case files, whatever they are referred."""
+    from casework.admin.models import Organisation
+    from casework.cases.models import Case
+
+    role = Role(user.role)
+    if role == CASEWORKER:
+        return Case.office_id == user.organisation_id
+    if role == SUPERVISOR:
+        if user.region_code is None:
+            return true()
+        in_region = select(Organisation.id).where(Organisation.region_code == user.region_code)
+        return Case.office_id.in_(in_region)
+    return false()
+
+
 def _scope_for(record: Any) -> Callable[[User], ColumnElement[bool]] | None:
+    from casework.cases.models import Case
     from casework.people.models import Household, Person
 
-    return {Person: people_scope, Household: households_scope}.get(type(record))
+    scopes = {Person: people_scope, Household: households_scope, Case: cases_scope}
+    return scopes.get(type(record))
 
 
 def in_scope(user: User, record: Any) -> bool:

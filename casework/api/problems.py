@@ -12,7 +12,10 @@ from casework.errors import problem
 def abort_problem(
     status: int, title: str, detail: str | None = None, errors: dict | None = None, **extra: Any
 ) -> NoReturn:
-    abort(problem(status, title, detail, errors=errors, **extra))
+    response = problem(status, title, detail, errors=errors, **extra)
+    if status == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+        response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+    abort(response)
 
 
 def field_problem(field: str, message: str, status: int = 422) -> NoReturn:

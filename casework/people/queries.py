@@ -30,8 +30,8 @@ def search_people(user: User, criteria: PeopleFilter) -> Select:
     """Names match in either script, whatever the accents and case, word by word; a term that
     looks like a document number also matches identity documents."""
     query = visible_people(user)
-    if criteria.q:
-        words = fold(criteria.q).split()
+    words = fold(criteria.q).split()
+    if words:  # a term of punctuation or spaces only folds to nothing: it filters nothing
         name_match = and_(*(Person.search_text.contains(word, autoescape=True) for word in words))
         number = fold_document_number(criteria.q)
         if number and any(ch.isdigit() for ch in number):

@@ -1,0 +1,1 @@
+"""Case files (dossiers): regularisation, asylum and renewal files and their workflows."""
