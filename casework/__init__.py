@@ -88,11 +88,12 @@ def register_blueprints(app: Flask) -> None:
     from casework.api import register_api
     from casework.audit.views import bp as audit_bp
     from casework.auth.views import bp as auth_bp
+    from casework.cases.views import bp as cases_bp
     from casework.main.views import bp as main_bp
     from casework.people.views import bp as people_bp
     from casework.reference.views import bp as reference_bp
 
-    for blueprint in (main_bp, auth_bp, people_bp, admin_bp, audit_bp, reference_bp):
+    for blueprint in (main_bp, auth_bp, people_bp, cases_bp, admin_bp, audit_bp, reference_bp):
         app.register_blueprint(blueprint)
     register_api(app)
 

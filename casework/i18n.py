@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية"}
@@ -10,8 +10,12 @@ RIGHT_TO_LEFT = {"ar"}
 
 
 def select_locale() -> str:
-    """The signed-in user's choice, else the one picked on the sign-in page, else the browser's."""
+    """The signed-in user's choice, else the one picked on the sign-in page, else the browser's.
+
+    Outside a request (the command line), the default language."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if getattr(current_user, "is_authenticated", False) and current_user.preferred_language:
         return current_user.preferred_language
     if session.get("language") in languages:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import get_locale
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -23,9 +23,10 @@ class TimestampMixin:
 class TrilingualNameMixin:
     """Reference rows carry their name in the three UI languages."""
 
-    name_fr: Mapped[str] = mapped_column(String(200))
-    name_en: Mapped[str] = mapped_column(String(200))
-    name_ar: Mapped[str] = mapped_column(String(200))
+    # Text, not a bounded string: official names (SDG targets) run past 250 characters.
+    name_fr: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    name_ar: Mapped[str] = mapped_column(Text)
 
     @property
     def name(self) -> str:

@@ -54,3 +54,31 @@ def register_template_helpers(app: Flask) -> None:
             "language_list": language_list,
             "today": date.today,
         }
+
+    @app.context_processor
+    def case_labels() -> dict:
+        from flask import current_app
+        from flask_babel import lazy_gettext as _l
+
+        from casework.cases.workflows import state_label
+
+        outcomes = {
+            "favourable": _l("Favourable"),
+            "unfavourable": _l("Unfavourable"),
+            "granted": _l("Granted"),
+            "dismissed": _l("Dismissed"),
+        }
+
+        def outcome_name(code: str | None) -> str:
+            return str(outcomes.get(code, code or "—"))
+
+        def url_exists(endpoint: str) -> bool:
+            return endpoint in current_app.view_functions
+
+        return {"state_name": state_label, "outcome_name": outcome_name, "url_exists": url_exists}
+
+    @app.template_filter("reason_name")
+    def reason_name(code: str) -> str:
+        from casework.cases.workflows import DECISION_REASONS
+
+        return str(DECISION_REASONS.get(code, code))

@@ -29,6 +29,8 @@ def sample_url(rule, world: World) -> str:
         "user_id": world.user_ids["caseworker"],
         "organisation_id": world.orgs["RAB"],
         "member_id": 1,
+        "case_id": 1,
+        "action": "start_review",
         "filename": "css/casework.css",
     }
     url = rule.rule

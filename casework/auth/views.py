@@ -73,7 +73,9 @@ def account():
             if verify_password(current_user.password_hash, password_form.current_password.data):
                 set_password(current_user, password_form.new_password.data, by=current_user)
                 db.session.commit()
-                login_user(current_user)  # the session version changed: renew this session
+                # The session version changed: renew this session. Pass the user itself, not
+                # the `current_user` proxy, which would then resolve to itself forever.
+                login_user(current_user._get_current_object())
                 flash(_("Your password is changed. Other sessions are signed out."), "success")
                 return redirect(url_for("auth.account"))
             password_form.current_password.errors.append(_("This is not your current password."))

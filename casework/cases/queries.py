@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 
 from casework.auth.models import User
 from casework.cases.models import Case
+from casework.extensions import db
 from casework.pagination import Page, page_by_keys
 from casework.people.models import Person
 from casework.policy import Role, cases_scope
@@ -75,6 +76,8 @@ def queue_query(user: User, queue: Queue, criteria: CaseFilter, today: date) -> 
     query = visible_cases(user)
     if queue == Queue.MINE:
         query = query.where(Case.assigned_to_id == user.id)
+        if not criteria.state:  # finished files leave "my files" unless asked for
+            query = query.where(Case.state.not_in(("closed", "withdrawn")))
     elif queue == Queue.UNASSIGNED:
         query = query.where(
             Case.assigned_to_id.is_(None),
@@ -145,3 +148,12 @@ def queue_page(
 def is_overdue(case: Case, today: date | None = None) -> bool:
     today = today or date.today()
     return case.deadline_on is not None and case.deadline_on < today
+
+
+def cases_of_person(user: User, person: Person) -> list[Case]:
+    """The files in the caller's scope where `person` is the applicant or a member."""
+    from casework.cases.models import CaseMember
+
+    as_member = select(CaseMember.case_id).where(CaseMember.person_id == person.id)
+    query = visible_cases(user).where((Case.applicant_id == person.id) | Case.id.in_(as_member))
+    return list(db.session.scalars(query.order_by(Case.filed_on.desc(), Case.id.desc())))

@@ -36,7 +36,8 @@ def run_demo(password: str | None, people: int) -> None:
     db.session.commit()
     click.echo(
         f"Demo loaded: {result.organisations} organisations, {result.accounts} accounts, "
-        f"{result.people} applicants in {result.households} households."
+        f"{result.people} applicants in {result.households} households, "
+        f"{result.cases} case files."
     )
     if generated:
         click.echo(f"Demo accounts' password (shown once): {password}")

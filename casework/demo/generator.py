@@ -32,6 +32,7 @@ class DemoResult:
     accounts: int = 0
     people: int = 0
     households: int = 0
+    cases: int = 0
     created_accounts: list[str] = field(default_factory=list)
 
 
@@ -199,4 +200,8 @@ def load_demo(password: str, *, people: int = 300, seed: int = 2014) -> DemoResu
     result.created_accounts = ensure_accounts(organisations, password)
     result.accounts = len(DEMO_ACCOUNTS)
     result.people, result.households = generate_applicants(organisations, people, seed)
+    db.session.flush()
+    from casework.demo.cases import generate_cases
+
+    result.cases = generate_cases(seed)
     return result

@@ -27,6 +27,14 @@ DEMO_ACCOUNTS = [
     ("caseworker2@demo.test", "Youssef Agent", Role.CASEWORKER, "TNG", None),
     ("ngo@demo.test", "Nadia ONG", Role.NGO, "NGO1", None),
     ("auditor@demo.test", "Omar Auditeur", Role.AUDITOR, "ADM", None),
+    # More staff so that every demo office can move its files, and appeals get a second pair
+    # of eyes (the appeals commission) and Rabat-Salé-Kénitra its regional supervisor.
+    ("supervisor.rabat@demo.test", "Rachida Superviseure", Role.SUPERVISOR, "RAB", "04"),
+    ("commission@demo.test", "Hassan Commission", Role.SUPERVISOR, "CNSR", None),
+    ("caseworker.casablanca@demo.test", "Leila Agent", Role.CASEWORKER, "CAS", None),
+    ("caseworker.oujda@demo.test", "Driss Agent", Role.CASEWORKER, "OUJ", None),
+    ("caseworker.fes@demo.test", "Salma Agent", Role.CASEWORKER, "FES", None),
+    ("caseworker.asylum@demo.test", "Mehdi Agent", Role.CASEWORKER, "ASY", None),
 ]
 
 # How the synthetic applicants are spread over the offices.

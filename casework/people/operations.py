@@ -145,8 +145,10 @@ def add_member(
         raise HouseholdError("already_member")
     if Relationship(relationship) == Relationship.HEAD and household.head is not None:
         raise HouseholdError("head_exists")
-    member = HouseholdMember(person=person, relationship_to_head=Relationship(relationship))
-    household.members.append(member)
+    # Loading `household.members` must not autoflush the half-built member (SAWarning).
+    with db.session.no_autoflush:
+        member = HouseholdMember(person=person, relationship_to_head=Relationship(relationship))
+        household.members.append(member)
     db.session.flush()
     _touch(household)
     record("household.add_member", user=by, record=household, person_id=person.id)

@@ -23,7 +23,7 @@ from casework.people.forms import (
 )
 from casework.people.models import Household, HouseholdMember, Person
 from casework.people.queries import PeopleFilter, search_people, visible_households
-from casework.policy import people_scope, requires
+from casework.policy import can, people_scope, requires
 
 bp = Blueprint("people", __name__)
 
@@ -100,14 +100,21 @@ def view(person_id: int):
     person = get_person_or_404(person_id)
     operations.record_view(person, by=current_user, channel="web")
     db.session.commit()
+    return _person_page(person, DocumentForm(prefix="doc"))
+
+
+def _person_page(person: Person, document_form: DocumentForm, status: int = 200):
+    from casework.cases.queries import cases_of_person
+
     household = person.membership.household if person.membership else None
     return render_template(
         "people/view.html",
         person=person,
         household=household,
-        document_form=DocumentForm(prefix="doc"),
+        document_form=document_form,
         household_form=VersionForm(),
-    )
+        cases=cases_of_person(current_user, person) if can(current_user, "case.view") else [],
+    ), status
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -153,14 +160,7 @@ def add_document(person_id: int):
         return redirect(url_for("people.view", person_id=person.id))
     operations.record_view(person, by=current_user, channel="web")
     db.session.commit()
-    household = person.membership.household if person.membership else None
-    return render_template(
-        "people/view.html",
-        person=person,
-        household=household,
-        document_form=form,
-        household_form=VersionForm(),
-    ), 422
+    return _person_page(person, form, 422)
 
 
 @bp.route("/people/<int:person_id>/household", methods=["POST"])

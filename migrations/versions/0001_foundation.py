@@ -21,18 +21,18 @@ def upgrade():
     op.create_table('countries',
     sa.Column('alpha2', sa.String(length=2), nullable=False),
     sa.Column('alpha3', sa.String(length=3), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('alpha2', name=op.f('pk_countries')),
     sa.UniqueConstraint('alpha3', name=op.f('uq_countries_alpha3'))
     )
     op.create_table('legacy_regions',
     sa.Column('code', sa.String(length=4), nullable=False),
     sa.Column('new_region_codes', sa.JSON(), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_legacy_regions'))
     )
     op.create_table('operations',
@@ -44,9 +44,9 @@ def upgrade():
     sa.Column('first_card_validity_days', sa.Integer(), nullable=True),
     sa.Column('renewal_card_validity_days', sa.Integer(), nullable=True),
     sa.Column('rules', sa.JSON(), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_operations'))
     )
     op.create_table('programmes',
@@ -55,24 +55,24 @@ def upgrade():
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('action_count', sa.Integer(), nullable=False),
     sa.Column('sdg_targets', sa.JSON(), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_programmes')),
     sa.UniqueConstraint('number', name=op.f('uq_programmes_number'))
     )
     op.create_table('regions',
     sa.Column('code', sa.String(length=4), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_regions'))
     )
     op.create_table('sdg_targets',
     sa.Column('code', sa.String(length=8), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_sdg_targets'))
     )
     op.create_table('eligibility_categories',
@@ -84,9 +84,9 @@ def upgrade():
     sa.Column('description_en', sa.Text(), nullable=False),
     sa.Column('description_ar', sa.Text(), nullable=False),
     sa.Column('required_documents', sa.JSON(), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['operation_code'], ['operations.code'], name=op.f('fk_eligibility_categories_operation_code_operations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_eligibility_categories')),
     sa.UniqueConstraint('operation_code', 'code', name=op.f('uq_eligibility_categories_operation_code'))
@@ -99,9 +99,9 @@ def upgrade():
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('region_code', sa.String(length=4), nullable=False),
     sa.Column('legacy_region_code', sa.String(length=4), nullable=True),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['legacy_region_code'], ['legacy_regions.code'], name=op.f('fk_prefectures_legacy_region_code_legacy_regions')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_prefectures_region_code_regions')),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_prefectures'))
@@ -114,9 +114,9 @@ def upgrade():
     sa.Column('programme_code', sa.String(length=40), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('name_fr', sa.String(length=200), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
-    sa.Column('name_ar', sa.String(length=200), nullable=False),
+    sa.Column('name_fr', sa.Text(), nullable=False),
+    sa.Column('name_en', sa.Text(), nullable=False),
+    sa.Column('name_ar', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['programme_code'], ['programmes.code'], name=op.f('fk_services_programme_code_programmes')),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_services'))
     )

@@ -243,9 +243,7 @@ def test_token_of_a_deactivated_account_no_longer_opens_the_api(
     assert_unauthorized_problem(client.get("/api/v1/me", headers=headers))
 
 
-def test_people_list_without_a_token_is_unauthorized_not_redirected(
-    client, world: World
-) -> None:
+def test_people_list_without_a_token_is_unauthorized_not_redirected(client, world: World) -> None:
     response = client.get("/api/v1/people")
     assert_unauthorized_problem(response)
     assert "Location" not in response.headers

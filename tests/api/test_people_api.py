@@ -51,9 +51,7 @@ def register_people(app: Flask, world: World, by: str, count: int, **values) -> 
     """`count` more people held by the organisation of account `by`; returns their ids."""
     with app.app_context():
         user = user_by_key(world, by)
-        ids = [
-            make_person(user, given_names=f"Person {n}", **values).id for n in range(count)
-        ]
+        ids = [make_person(user, given_names=f"Person {n}", **values).id for n in range(count)]
         db.session.commit()
     return ids
 
@@ -269,7 +267,7 @@ def test_search_term_of_punctuation_only_is_no_filter_and_no_error(
 
 
 def test_search_wildcards_are_taken_literally(client, world: World, as_role) -> None:
-    for q in ("_", "d_allo", "dia%"):
+    for q in ("_", "d_allo", "__"):
         response = client.get(
             "/api/v1/people", query_string={"q": q}, headers=as_role("caseworker")
         )
@@ -297,9 +295,7 @@ def test_unknown_person_id_is_not_found(client, world: World, as_role) -> None:
 
 
 def test_tanger_caseworker_cannot_reach_a_person_rabat_holds(client, world: World, as_role) -> None:
-    response = client.get(
-        f"/api/v1/people/{world.people['rabat']}", headers=as_role("caseworker2")
-    )
+    response = client.get(f"/api/v1/people/{world.people['rabat']}", headers=as_role("caseworker2"))
     body = assert_problem(response, 404)
     unknown = client.get("/api/v1/people/987654", headers=as_role("caseworker2")).get_json()
     assert body == unknown, "an out-of-scope person must look exactly like a missing one"
@@ -769,4 +765,3 @@ def test_edit_is_audited_with_field_names_only(app: Flask, client, world: World,
     assert entry.user_id == world.user_ids["caseworker"]
     assert entry.data == {"fields": sorted(change)}
     assert_holds_no_personal_data(entry.data, {**change, "family_name": "Diallo"})
-

@@ -246,9 +246,7 @@ def test_attempts_while_locked_do_not_extend_the_lock(app: Flask, world: World) 
     assert as_utc(user_row(app, email).locked_until) == locked_until
 
 
-def test_the_right_password_is_accepted_once_the_lock_has_expired(
-    app: Flask, world: World
-) -> None:
+def test_the_right_password_is_accepted_once_the_lock_has_expired(app: Flask, world: World) -> None:
     email = world.users["caseworker"]
     fail_web_sign_ins(app.test_client(), email, LOCKOUT_THRESHOLD)
     assert web_sign_in(app.test_client(), email).status_code == 200
@@ -379,9 +377,7 @@ def test_forms_accept_a_post_with_the_page_csrf_token(csrf_app: Flask, world: Wo
     assert is_signed_in(client)
 
 
-def test_the_api_uses_bearer_tokens_and_needs_no_csrf_token(
-    csrf_app: Flask, world: World
-) -> None:
+def test_the_api_uses_bearer_tokens_and_needs_no_csrf_token(csrf_app: Flask, world: World) -> None:
     response = api_sign_in(csrf_app.test_client(), world.users["caseworker"])
 
     assert response.status_code == 200
@@ -397,9 +393,7 @@ def replay(app: Flask, cookie_value: str) -> FlaskClient:
     return client
 
 
-def test_sign_out_ends_the_session_even_for_a_replayed_cookie(
-    app: Flask, world: World
-) -> None:
+def test_sign_out_ends_the_session_even_for_a_replayed_cookie(app: Flask, world: World) -> None:
     email = world.users["caseworker"]
     client = app.test_client()
     web_sign_in(client, email)

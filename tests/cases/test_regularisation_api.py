@@ -59,7 +59,12 @@ def test_regularisation_from_filing_to_card(app: Flask, world: World) -> None:
     assert case["state"] == "closed"
     timeline = client.get(f"/api/v1/cases/{case['id']}", headers=cw).get_json()["timeline"]
     assert [e["action"] for e in timeline] == [
-        None, "start_review", "propose_decision", "approve_decision", "issue_card", "close"
+        None,
+        "start_review",
+        "propose_decision",
+        "approve_decision",
+        "issue_card",
+        "close",
     ]
 
 

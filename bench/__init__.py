@@ -1,0 +1,1 @@
+"""Benchmarks of Casework at scale (not part of the test suite)."""
