@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from casework.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from casework.i18n import register_i18n
     from casework.security import configure_security_headers
+    from casework.services import models as _services_models  # noqa: F401 - mapped for scopes
 
     db.init_app(app)
     configure_database(app)
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from casework.api import register_api
     from casework.audit.views import bp as audit_bp
     from casework.auth.views import bp as auth_bp
+    from casework.cases.document_views import bp as case_documents_bp
     from casework.cases.views import bp as cases_bp
     from casework.main.views import bp as main_bp
     from casework.people.views import bp as people_bp
@@ -95,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, people_bp, cases_bp, admin_bp, audit_bp, reference_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(case_documents_bp)
     register_api(app)
 
 

@@ -67,6 +67,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "case.document.verify": frozenset({CASEWORKER}),
     "case.document.download": frozenset({CASEWORKER, SUPERVISOR}),
     "workflow.view": frozenset({CASEWORKER, SUPERVISOR, ADMIN, AUDITOR}),
+    # Integration services: consent, referrals, assistance
+    "consent.record": frozenset({CASEWORKER, NGO}),
+    "referral.send": frozenset({CASEWORKER, NGO}),
+    "referral.view": frozenset({CASEWORKER, SUPERVISOR, NGO}),
+    "referral.act": frozenset({CASEWORKER, NGO}),  # the referral's table then decides the side
+    "assistance.record": frozenset({NGO}),
+    "assistance.view": frozenset({CASEWORKER, SUPERVISOR, NGO}),
+    "catalogue.view": EVERYONE,
+    "catalogue.manage": frozenset({ADMIN}),
     # Administration
     "user.manage": frozenset({ADMIN}),
     "organisation.manage": frozenset({ADMIN}),
@@ -150,11 +159,58 @@ def cases_scope(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def referrals_scope(user: User) -> ColumnElement[bool]:
+    """NGOs: referrals to or from them. Agency staff: referrals they sent or of the people in
+    their files. Supervisors: referrals sent from their region (or all)."""
+    from casework.admin.models import Organisation
+    from casework.people.models import Person
+    from casework.services.models import Referral
+
+    role = Role(user.role)
+    if role == NGO:
+        return or_(
+            Referral.provider_id == user.organisation_id,
+            Referral.sender_organisation_id == user.organisation_id,
+        )
+    if role in (CASEWORKER, SUPERVISOR):
+        if role == SUPERVISOR and user.region_code is None:
+            return true()
+        people = select(Person.id).where(people_scope(user))
+        if role == CASEWORKER:
+            own = Referral.sender_organisation_id == user.organisation_id
+        else:
+            in_region = select(Organisation.id).where(Organisation.region_code == user.region_code)
+            own = Referral.sender_organisation_id.in_(in_region)
+        return or_(own, Referral.person_id.in_(people))
+    return false()
+
+
+def assistance_scope(user: User) -> ColumnElement[bool]:
+    """NGOs: the assistance they recorded (even once the referral is closed). Agency staff:
+    the assistance given to the people in their files."""
+    from casework.people.models import Person
+    from casework.services.models import AssistanceRecord
+
+    role = Role(user.role)
+    if role == NGO:
+        return AssistanceRecord.provider_id == user.organisation_id
+    if role in (CASEWORKER, SUPERVISOR):
+        return AssistanceRecord.person_id.in_(select(Person.id).where(people_scope(user)))
+    return false()
+
+
 def _scope_for(record: Any) -> Callable[[User], ColumnElement[bool]] | None:
     from casework.cases.models import Case
     from casework.people.models import Household, Person
+    from casework.services.models import AssistanceRecord, Referral
 
-    scopes = {Person: people_scope, Household: households_scope, Case: cases_scope}
+    scopes = {
+        Person: people_scope,
+        Household: households_scope,
+        Case: cases_scope,
+        Referral: referrals_scope,
+        AssistanceRecord: assistance_scope,
+    }
     return scopes.get(type(record))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ProblemSchema(Schema):
@@ -17,7 +17,7 @@ class ProblemSchema(Schema):
 
 class ListArgsSchema(Schema):
     cursor = fields.String(load_default=None, metadata={"description": "From the last `next`."})
-    limit = fields.Integer(load_default=25, validate=lambda n: 1 <= n <= 200)
+    limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

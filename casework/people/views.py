@@ -28,8 +28,9 @@ from casework.policy import can, people_scope, requires
 bp = Blueprint("people", __name__)
 
 CONFLICT_MESSAGE = _l(
-    "Someone else changed this record while you were editing it. Your changes were not saved: "
-    "review the current version below and apply them again."
+    "Someone else changed this record while you were editing it. Your changes were not saved. "
+    "The form below still holds what you typed: check the person's page for the other change, "
+    "then save again."
 )
 
 

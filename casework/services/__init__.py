@@ -1,0 +1,1 @@
+"""Integration services: the catalogue, providers, consent, referrals and assistance."""
