@@ -37,7 +37,7 @@ def run_demo(password: str | None, people: int) -> None:
     click.echo(
         f"Demo loaded: {result.organisations} organisations, {result.accounts} accounts, "
         f"{result.people} applicants in {result.households} households, "
-        f"{result.cases} case files."
+        f"{result.cases} case files, {result.referrals} referrals and walk-ins."
     )
     if generated:
         click.echo(f"Demo accounts' password (shown once): {password}")

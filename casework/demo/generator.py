@@ -33,6 +33,7 @@ class DemoResult:
     people: int = 0
     households: int = 0
     cases: int = 0
+    referrals: int = 0
     created_accounts: list[str] = field(default_factory=list)
 
 
@@ -204,4 +205,7 @@ def load_demo(password: str, *, people: int = 300, seed: int = 2014) -> DemoResu
     from casework.demo.cases import generate_cases
 
     result.cases = generate_cases(seed)
+    from casework.demo.services import generate_referrals
+
+    result.referrals = generate_referrals()
     return result

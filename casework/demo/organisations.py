@@ -35,6 +35,7 @@ DEMO_ACCOUNTS = [
     ("caseworker.oujda@demo.test", "Driss Agent", Role.CASEWORKER, "OUJ", None),
     ("caseworker.fes@demo.test", "Salma Agent", Role.CASEWORKER, "FES", None),
     ("caseworker.asylum@demo.test", "Mehdi Agent", Role.CASEWORKER, "ASY", None),
+    ("ngo2@demo.test", "Pierre Passerelles", Role.NGO, "NGO2", None),
 ]
 
 # How the synthetic applicants are spread over the offices.
