@@ -76,6 +76,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "assistance.view": frozenset({CASEWORKER, SUPERVISOR, NGO}),
     "catalogue.view": EVERYONE,
     "catalogue.manage": frozenset({ADMIN}),
+    # Statistics (a regional supervisor's figures are limited to their region)
+    "stats.view": frozenset({SUPERVISOR}),
+    "stats.export": frozenset({SUPERVISOR}),
     # Administration
     "user.manage": frozenset({ADMIN}),
     "organisation.manage": frozenset({ADMIN}),

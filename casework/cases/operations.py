@@ -26,6 +26,7 @@ from casework.cases.models import (
     CaseMember,
     EventKind,
     ReferenceCounter,
+    age_band,
 )
 from casework.cases.workflows import (
     APPEAL_OUTCOMES,
@@ -132,6 +133,10 @@ def file_case(
         proposed_reasons=[],
         renewal_of_id=renewal_of.id if renewal_of else None,
         assigned_to_id=by.id if Role(by.role) == Role.CASEWORKER else None,
+        region_code=office.region_code,
+        applicant_sex=applicant.sex,
+        applicant_nationality=applicant.nationality,
+        applicant_age_band=age_band(applicant.age_on(filed_on)),
     )
     case.members = [CaseMember(person_id=m.id) for m in members]
     db.session.add(case)
@@ -351,6 +356,7 @@ def _propose(case, clean, by, today):
 def _approve(case, clean, by, today):
     case.first_instance_outcome = case.proposed_outcome
     case.decided_on = today
+    case.processing_days = (today - case.filed_on).days
     case.decided_by_id = by.id
     # The decision is notified when approved unless the caseworker records another date.
     case.notified_on = clean.get("notified_on") or today

@@ -1,0 +1,1 @@
+"""Statistics for supervisors: acceptance rates, processing times, backlogs, programmes."""

@@ -1,0 +1,236 @@
+"""Statistics queries. The database aggregates; Python only names the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, cast, extract, func, select, true
+from sqlalchemy.types import Integer
+
+from casework.admin.models import Organisation
+from casework.auth.models import User
+from casework.cases.models import Case
+from casework.extensions import db
+from casework.models_base import current_language
+from casework.reference.models import Country, EligibilityCategory, Region
+from casework.reports.definitions import COUNTS, PENDING, with_rates
+
+GROUPS = ("office", "region", "nationality", "sex", "age_band", "category", "month", "quarter",
+          "year")  # fmt: skip
+
+
+class OutOfScope(Exception):
+    """The caller asked for a region or office outside their scope."""
+
+
+@dataclass
+class StatsFilter:
+    kind: str | None = None
+    operation: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    region: str | None = None
+    office: str | None = None  # organisation code
+
+
+def scope_condition(user: User, criteria: StatsFilter) -> ColumnElement[bool]:
+    """National supervisors see everything; regional ones their region, and asking for another
+    region or one of its offices is refused (never answered with other figures)."""
+    conditions = []
+    if user.region_code is not None:
+        if criteria.region and criteria.region != user.region_code:
+            raise OutOfScope("region")
+        conditions.append(Case.region_code == user.region_code)
+    if criteria.region:
+        conditions.append(Case.region_code == criteria.region)
+    if criteria.office:
+        office = db.session.scalar(select(Organisation).where(Organisation.code == criteria.office))
+        if office is None:
+            raise LookupError("office")
+        if user.region_code is not None and office.region_code != user.region_code:
+            raise OutOfScope("office")
+        conditions.append(Case.office_id == office.id)
+    return and_(true(), *conditions)
+
+
+def filter_condition(criteria: StatsFilter) -> ColumnElement[bool]:
+    conditions = []
+    if criteria.kind:
+        conditions.append(Case.kind == criteria.kind)
+    if criteria.operation:
+        conditions.append(Case.operation_code == criteria.operation)
+    if criteria.date_from:
+        conditions.append(Case.filed_on >= criteria.date_from)
+    if criteria.date_to:
+        conditions.append(Case.filed_on <= criteria.date_to)
+    return and_(true(), *conditions)
+
+
+def _group_expression(group_by: str):
+    year = cast(extract("year", Case.filed_on), Integer)
+    month = cast(extract("month", Case.filed_on), Integer)
+    return {
+        "office": Case.office_id,
+        "region": Case.region_code,
+        "nationality": Case.applicant_nationality,
+        "sex": Case.applicant_sex,
+        "age_band": Case.applicant_age_band,
+        "category": Case.category_code,
+        "year": year,
+        "month": year * 100 + month,
+        "quarter": year * 10 + (month + 2) // 3,
+    }[group_by]
+
+
+def _empty_counts() -> dict:
+    return dict.fromkeys(COUNTS, 0)
+
+
+def acceptance(user: User, criteria: StatsFilter, group_by: str | None = None) -> dict:
+    """`{"total": {...}, "rows": [{"key", "label", ...counts, ...rates}]}`."""
+    where = and_(scope_condition(user, criteria), filter_condition(criteria))
+    columns = [expression.label(name) for name, expression in COUNTS.items()]
+    total_row = db.session.execute(select(*columns).where(where)).mappings().one()
+    total = with_rates({name: int(total_row[name] or 0) for name in COUNTS})
+    rows = []
+    if group_by:
+        key = _group_expression(group_by)
+        query = select(key.label("key"), *columns).where(where).group_by(key).order_by(key)
+        for row in db.session.execute(query).mappings():
+            counts = {name: int(row[name] or 0) for name in COUNTS}
+            key_value = _key_text(group_by, row["key"])
+            rows.append({"key": key_value, **with_rates(counts)})
+        labels = labels_for(group_by, [r["key"] for r in rows])
+        for row in rows:
+            row["label"] = labels.get(row["key"], row["key"] or "—")
+    return {"total": total, "rows": rows}
+
+
+def _key_text(group_by: str, value) -> str | None:
+    if value is None:
+        return None
+    if group_by == "month":
+        value = int(value)
+        return f"{value // 100}-{value % 100:02d}"
+    if group_by == "quarter":
+        value = int(value)
+        return f"{value // 10}-Q{value % 10}"
+    return str(value)
+
+
+def labels_for(group_by: str, keys: list) -> dict:
+    """Human labels for group keys, in the user's language."""
+    language = current_language()
+    keys = [k for k in keys if k is not None]
+    if group_by == "office":
+        ids = [int(k) for k in keys]
+        rows = db.session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+        )
+        return {str(i): name for i, name in rows}
+    if group_by == "region":
+        column = getattr(Region, f"name_{language}")
+        return dict(db.session.execute(select(Region.code, column).where(Region.code.in_(keys))))
+    if group_by == "nationality":
+        column = getattr(Country, f"name_{language}")
+        query = select(Country.alpha2, column).where(Country.alpha2.in_(keys))
+        return dict(db.session.execute(query).all())
+    if group_by == "category":
+        column = getattr(EligibilityCategory, f"name_{language}")
+        query = select(EligibilityCategory.code, column).where(EligibilityCategory.code.in_(keys))
+        return dict(db.session.execute(query).all())
+    if group_by == "sex":
+        from casework.people.models import SEX_LABELS, Sex
+
+        return {k: str(SEX_LABELS[Sex(k)]) for k in keys if k in {s.value for s in Sex}}
+    return {k: k for k in keys}
+
+
+# --- Processing times and backlog -------------------------------------------------------------
+
+
+def processing(user: User, criteria: StatsFilter, today: date | None = None) -> dict:
+    """Median and 90th percentile of days to first-instance decision by office (nearest rank,
+    with window functions, which both SQLite and PostgreSQL run), and the backlog."""
+    today = today or date.today()
+    where = and_(scope_condition(user, criteria), filter_condition(criteria))
+    ranked = (
+        select(
+            Case.office_id.label("office_id"),
+            Case.processing_days.label("days"),
+            func.row_number()
+            .over(partition_by=Case.office_id, order_by=Case.processing_days)
+            .label("rank"),
+            func.count().over(partition_by=Case.office_id).label("n"),
+        )
+        .where(where, Case.processing_days.is_not(None))
+        .subquery()
+    )
+    percentile = lambda p: func.min(  # noqa: E731 - a small local expression builder
+        case((ranked.c.rank >= ranked.c.n * p, ranked.c.days))
+    )
+    query = (
+        select(
+            ranked.c.office_id,
+            func.max(ranked.c.n).label("decided"),
+            percentile(0.5).label("median_days"),
+            percentile(0.9).label("p90_days"),
+        )
+        .group_by(ranked.c.office_id)
+        .order_by(ranked.c.office_id)
+    )
+    rows = [dict(r) for r in db.session.execute(query).mappings()]
+    labels = labels_for("office", [str(r["office_id"]) for r in rows])
+    by_office = [
+        {"key": str(r["office_id"]), "label": labels.get(str(r["office_id"]), "—"),
+         "decided": int(r["decided"]), "median_days": _num(r["median_days"]),
+         "p90_days": _num(r["p90_days"])}
+        for r in rows
+    ]  # fmt: skip
+    return {"by_office": by_office, **backlog(where, today)}
+
+
+def _num(value):
+    return None if value is None else int(value)
+
+
+BACKLOG_BUCKETS = (("under_30", 0, 30), ("30_60", 30, 60), ("60_90", 60, 90), ("over_90", 90, None))
+
+
+def backlog(where, today: date) -> dict:
+    """Pending files by age (days since filing) and by state."""
+    buckets = []
+    for name, low, high in BACKLOG_BUCKETS:
+        # Filed within (today - high, today - low]; compared as dates, no date arithmetic in SQL.
+        condition = Case.filed_on <= today - timedelta(days=low)
+        if high is not None:
+            condition = and_(condition, Case.filed_on > today - timedelta(days=high))
+        buckets.append(func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name))
+    counts = db.session.execute(select(*buckets).where(where, PENDING)).mappings().one()
+    by_state = db.session.execute(
+        select(Case.state, func.count()).where(where, PENDING).group_by(Case.state)
+    ).all()
+    return {
+        "backlog_by_age": [
+            {"key": name, "count": int(counts[name])} for name, *_ in BACKLOG_BUCKETS
+        ],
+        "backlog_by_state": [
+            {"key": state, "count": int(n)} for state, n in sorted(by_state, key=lambda r: -r[1])
+        ],
+    }
+
+
+def cards(user: User, criteria: StatsFilter, today: date | None = None) -> dict:
+    today = today or date.today()
+    where = and_(scope_condition(user, criteria), filter_condition(criteria))
+    due = and_(Case.card_expires_on.is_not(None),
+               Case.card_expires_on <= today + timedelta(days=60),
+               Case.card_expires_on >= today)  # fmt: skip
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(case((Case.card_issued_on.is_not(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((due, 1), else_=0)), 0),
+        ).where(where)
+    ).one()
+    return {"cards_issued": int(row[0]), "renewals_due": int(row[1])}
