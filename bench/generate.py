@@ -124,7 +124,21 @@ CASE_COLUMNS = (
     "proposed_outcome", "proposed_reasons", "proposed_by_id", "first_instance_outcome",
     "renewal_of_id", "version", "created_at", "updated_at",
 )  # fmt: skip
+# Statistics dimensions fixed at filing (migration 0004), filled when the model has them.
+STATS_COLUMNS = (
+    "region_code", "applicant_sex", "applicant_nationality", "applicant_age_band",
+    "processing_days",
+)  # fmt: skip
 JSON_COLUMNS = {"languages", "proposed_reasons"}
+
+
+def case_columns() -> tuple[str, ...]:
+    """The columns the generator fills: the base ones, plus those of the statistics
+    dimensions the current model has (the schema moves; the generator follows)."""
+    from casework.cases.models import Case
+
+    present = set(Case.__table__.columns.keys())
+    return CASE_COLUMNS + tuple(name for name in STATS_COLUMNS if name in present)
 
 
 @dataclass
@@ -189,8 +203,9 @@ def reset_database(app: Flask) -> None:
         db.session.remove()
 
 
-def _insert_staff(connection: Connection) -> tuple[dict[str, int], dict[str, list[tuple]]]:
-    """Offices, caseworkers and supervisors. Returns office ids and caseworkers by office."""
+def _insert_staff(connection: Connection) -> tuple[dict, dict, dict]:
+    """Offices, caseworkers and supervisors. Returns office ids, caseworkers by office and the
+    offices' regions."""
     from casework.admin.models import Organisation, OrganisationKind
     from casework.auth.models import User
     from casework.reference.models import Prefecture
@@ -237,7 +252,7 @@ def _insert_staff(connection: Connection) -> tuple[dict[str, int], dict[str, lis
         users.append(account(user_id, email, login.title(), "caseworker", office_ids[office]))
         caseworkers[office].append((user_id, share))
     connection.execute(User.__table__.insert(), users)
-    return office_ids, caseworkers
+    return office_ids, caseworkers, {code: regions[code] for code, _ in OFFICES}
 
 
 # --- The rows -----------------------------------------------------------------------------
@@ -246,8 +261,13 @@ def _insert_staff(connection: Connection) -> tuple[dict[str, int], dict[str, lis
 class Generator:
     """Makes the people and case rows, in filing order (ids grow with the filing date)."""
 
-    def __init__(self, cases: int, seed: int, office_ids: dict, caseworkers: dict) -> None:
+    def __init__(
+        self, cases: int, seed: int, office_ids: dict, caseworkers: dict, regions: dict
+    ) -> None:
         self.n = cases
+        self.regions = regions
+        self.stats = len(case_columns()) - len(CASE_COLUMNS)
+        self.age_band = _age_band_function()
         self.rng = random.Random(seed)
         self.office_codes = [code for code, _ in OFFICES]
         self.office_ids = office_ids
@@ -269,7 +289,8 @@ class Generator:
         ]
         self.asylum_operation = next(op["code"] for op in operations if op["kind"] == "asylum")
         self.counters: dict[str, int] = {}
-        # Issued cards not yet renewed: (case id, applicant id, office code, operation, category)
+        # Issued cards not yet renewed: (case id, applicant, office code, operation, category)
+        # where applicant is (person id, sex, nationality, born ordinal)
         self.cards: list[tuple] = []
         self.people = 0
 
@@ -325,6 +346,7 @@ class Generator:
                 category = categories[int(rng.random() * len(categories))]
             if applicant is None:
                 applicant = self._person(people, origins[case_id - 1], office, filed)
+            # applicant: (person id, sex, nationality, born ordinal)
             cases.append(
                 self._case(case_id, kind, operation_code, category, applicant, office, filed,
                            today, renewal_of)
@@ -335,12 +357,16 @@ class Generator:
         if cases:
             yield people, cases
 
-    def _person(self, rows: list, origin: dict, office: str, filed: int) -> int:
+    def _person(self, rows: list, origin: dict, office: str, filed: int) -> tuple:
         rng = self.rng
         self.people += 1
         person_id = self.people
         sex = "F" if rng.random() < 0.42 else "M"
-        age = 1 + int(rng.random() * 17) if rng.random() < 0.12 else 18 + int(rng.random() * 45)
+        # Mostly young adults; some children.
+        if rng.random() < 0.12:
+            age = 1 + int(rng.random() * 17)
+        else:
+            age = 18 + int(rng.random() ** 1.7 * 45)
         given = rng.choice(origin["given_female" if sex == "F" else "given_male"])
         family = rng.choice(origin["family"])
         born = date.fromordinal(filed - age * 365 - int(rng.random() * 365))
@@ -363,7 +389,7 @@ class Generator:
                 _search_text(family[0], given[0], family[1], given[1]), 1, at, at,
             )
         )  # fmt: skip
-        return person_id
+        return person_id, sex, origin["code"], born.toordinal()
 
     def _state(self, kind: str, age: int) -> str:
         table = RECENT_STATES[kind] if age <= 365 else SETTLED_STATES[kind]
@@ -415,15 +441,32 @@ class Generator:
         at = datetime.fromordinal(filed).replace(tzinfo=UTC) + timedelta(
             minutes=480 + int(rng.random() * 540)
         )
-        return (
-            case_id, f"{prefix}-{number:06d}", kind, operation_code, category, applicant,
+        person_id, sex, nationality, born = applicant
+        row = (
+            case_id, f"{prefix}-{number:06d}", kind, operation_code, category, person_id,
             self.office_ids[office], assigned, state, deadline_on, deadline_kind, filed_on,
             decided_on, notified_on, card_number, card_issued_on, card_expires_on, closed_on,
             proposed_outcome, reasons, proposed_by, first_outcome, renewal_of, 1, at, at,
         )  # fmt: skip
+        if not self.stats:
+            return row
+        born_on = date.fromordinal(born)
+        age = filed_on.year - born_on.year - ((filed_on.month, filed_on.day) <
+                                              (born_on.month, born_on.day))  # fmt: skip
+        processing = (decided_on - filed_on).days if decided_on else None
+        stats = (self.regions[office], sex, nationality, self.age_band(age), processing)
+        return row + stats[: self.stats]
 
 
 _CUMULATIVE: dict[tuple[str, bool], tuple[list[str], list[float]]] = {}
+
+
+def _age_band_function():
+    try:
+        from casework.cases.models import age_band
+    except ImportError:  # an older model: no statistics dimensions
+        return lambda _age: None
+    return age_band
 
 
 def _cumulative(kind: str, recent: bool, table: dict[str, int]) -> tuple[list[str], list[float]]:
@@ -467,9 +510,11 @@ def _insert_copy(connection: Connection, table, columns: tuple, rows: list[tuple
 
 def generate(
     app: Flask, cases: int = DEFAULT_CASES, *, seed: int = SEED, batch: int = DEFAULT_BATCH,
-    use_copy: bool = True, progress: bool = True,
+    use_copy: bool = True, checked: bool = False, progress: bool = True,
 ) -> Report:  # fmt: skip
-    """Rebuild the app's database from the migrations and fill it with `cases` files."""
+    """Rebuild the app's database from the migrations and fill it with `cases` files.
+
+    `checked`: keep the indexes and foreign-key checks in place during the load (slower)."""
     from casework.cases.models import Case, ReferenceCounter
     from casework.extensions import db
     from casework.people.models import Person
@@ -489,12 +534,22 @@ def generate(
         if dialect == "sqlite":
             connection.exec_driver_sql("PRAGMA synchronous=OFF")
             connection.exec_driver_sql("PRAGMA cache_size=-262144")
-        office_ids, caseworkers = _insert_staff(connection)
-        generator = Generator(cases, seed, office_ids, caseworkers)
+        indexes = [] if checked else _secondary_indexes(connection)
+        if not checked:
+            # The classic bulk load: drop the secondary indexes, load, build them once.
+            for name, _definition in indexes:
+                connection.exec_driver_sql(f"DROP INDEX {name}")
+            if dialect == "postgresql":
+                # Foreign-key triggers off for this session (superuser only; rows are
+                # consistent by construction, see --checked).
+                _try_replica_role(connection)
+        office_ids, caseworkers, regions = _insert_staff(connection)
+        generator = Generator(cases, seed, office_ids, caseworkers, regions)
+        columns = case_columns()
         done = 0
         for people, rows in generator.batches(batch):
             insert(connection, Person.__table__, PERSON_COLUMNS, people)
-            insert(connection, Case.__table__, CASE_COLUMNS, rows)
+            insert(connection, Case.__table__, columns, rows)
             connection.commit()
             done += len(rows)
             if progress and (done % (batch * 10) == 0 or done == cases):
@@ -510,13 +565,50 @@ def generate(
                 )  # fmt: skip
         connection.commit()
         report.people = generator.people
+        report.seconds["insert" + (" (COPY)" if copy else " (Core)")] = (
+            time.perf_counter() - started
+        )
+        started = time.perf_counter()
+        for _name, definition in indexes:
+            connection.exec_driver_sql(definition)
+        if dialect == "postgresql" and not checked:
+            connection.exec_driver_sql("RESET session_replication_role")
+        connection.commit()
+        if indexes:
+            report.seconds["indexes"] = time.perf_counter() - started
         report.cases = connection.scalar(select(func.count()).select_from(Case.__table__))
-    report.seconds["insert" + (" (COPY)" if copy else " (Core)")] = time.perf_counter() - started
 
     started = time.perf_counter()
     analyse(engine)
     report.seconds["analyze"] = time.perf_counter() - started
     return report
+
+
+def _secondary_indexes(connection: Connection) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the migrations' non-unique-constraint indexes on the
+    two big tables, read back from the database so that they are rebuilt exactly."""
+    if connection.dialect.name == "sqlite":
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name IN ('cases', 'people') AND sql IS NOT NULL ORDER BY name"
+        )
+    else:
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename IN ('cases', 'people') "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname"
+        )
+    return [(name, definition) for name, definition in connection.exec_driver_sql(query)]
+
+
+def _try_replica_role(connection: Connection) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql("SET session_replication_role = replica")
+    except DBAPIError:
+        print("  (not a superuser: foreign keys are checked during the load)", file=sys.stderr)
 
 
 def analyse(engine) -> None:
@@ -532,22 +624,30 @@ def analyse(engine) -> None:
 
 
 def count_cases(app: Flask) -> int | None:
-    """How many cases the database holds (None when it is not built)."""
+    """How many cases the database holds (None when it is not built, or built by older
+    migrations than the project's head: the models would not match it)."""
+    from alembic.script import ScriptDirectory
     from sqlalchemy import inspect
 
     from casework.extensions import db
 
     with app.app_context():
-        if not inspect(db.engine).has_table("cases"):
+        if not inspect(db.engine).has_table("alembic_version"):
             return None
+        config = app.extensions["migrate"].migrate.get_config()
+        head = ScriptDirectory.from_config(config).get_current_head()
         with db.engine.connect() as connection:
+            revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+            if revision != head:
+                print(f"  database at revision {revision}, the migrations' head is {head}")
+                return None
             return connection.scalar(text("SELECT count(*) FROM cases"))
 
 
 def prepare(
     kind: str, cases: int, *, reuse: bool, sqlite_path: str | None = None,
     postgres: str | None = None, seed: int = SEED, batch: int = DEFAULT_BATCH,
-    use_copy: bool = True,
+    use_copy: bool = True, checked: bool = False,
 ) -> tuple[Flask, Report | None]:  # fmt: skip
     """An app on a database of `cases` files: the existing one with `reuse` when its count is
     right, else a freshly generated one. Raises Unreachable for a PostgreSQL that is down."""
@@ -562,9 +662,8 @@ def prepare(
         if existing == cases:
             print(f"[{kind}] reusing {safe_url(url)} ({existing:,} cases)")
             return app, None
-        print(
-            f"[{kind}] {safe_url(url)} holds {existing or 0:,} cases, not {cases:,}: regenerating"
-        )
+        found = "no usable database" if existing is None else f"{existing:,} cases"
+        print(f"[{kind}] {safe_url(url)}: {found}, not {cases:,} cases: regenerating")
         if kind == "sqlite":
             with app.app_context():
                 from casework.extensions import db
@@ -573,7 +672,7 @@ def prepare(
             _remove_sqlite(url)
             app = create_bench_app(url)
     print(f"[{kind}] generating {cases:,} cases into {safe_url(url)}")
-    report = generate(app, cases, seed=seed, batch=batch, use_copy=use_copy)
+    report = generate(app, cases, seed=seed, batch=batch, use_copy=use_copy, checked=checked)
     print(report.describe())
     return app, report
 
@@ -600,6 +699,11 @@ def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-copy", action="store_true", help="PostgreSQL: Core inserts instead of COPY"
     )
+    parser.add_argument(
+        "--checked",
+        action="store_true",
+        help="load with the indexes and foreign-key checks in place (slower)",
+    )
 
 
 def selected(database: str) -> tuple[str, ...]:
@@ -618,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare(
                 kind, args.cases, reuse=args.reuse, sqlite_path=args.sqlite_path,
                 postgres=args.database_url, seed=args.seed, batch=args.batch,
-                use_copy=not args.no_copy,
+                use_copy=not args.no_copy, checked=args.checked,
             )  # fmt: skip
         except Unreachable as error:
             print(f"[{kind}] skipped: {error}")

@@ -47,6 +47,7 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from casework import auth  # noqa: F401 - registers the Flask-Login loaders
+    from casework.auth.passwords import configure_hasher
     from casework.db_setup import configure_database
     from casework.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from casework.i18n import register_i18n
@@ -64,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     register_i18n(app)
     configure_security_headers(app)
+    configure_hasher(app.config.get("ARGON2_PARAMETERS"))
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -94,10 +96,14 @@ def register_blueprints(app: Flask) -> None:
     from casework.main.views import bp as main_bp
     from casework.people.views import bp as people_bp
     from casework.reference.views import bp as reference_bp
+    from casework.reports.views import bp as reports_bp
+    from casework.services.views import bp as services_bp
 
     for blueprint in (main_bp, auth_bp, people_bp, cases_bp, admin_bp, audit_bp, reference_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(case_documents_bp)
+    app.register_blueprint(services_bp)
+    app.register_blueprint(reports_bp)
     register_api(app)
 
 

@@ -29,3 +29,12 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
         },
         name=name,
     )
+
+
+class UtcDateTime(fields.DateTime):
+    """Moments are stored in UTC; SQLite returns them without an offset: say it is UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from casework.models_base import as_utc
+
+        return super()._serialize(as_utc(value), attr, obj, **kwargs)

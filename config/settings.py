@@ -44,6 +44,8 @@ class BaseSettings:
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 256
     API_TOKEN_HOURS = 8
+    # None: argon2-cffi's defaults, which meet ASVS 5.0. Only tests lower them.
+    ARGON2_PARAMETERS: dict | None = None
 
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
@@ -58,6 +60,9 @@ class BaseSettings:
     DEMO_ALLOWED = True
     FORCE_HTTPS = False
     PROXY_FIX_HOPS = 0
+    # The address printed in receipts' QR codes (https://casework.example.gov.ma); default:
+    # the host of the request that produced the receipt.
+    PUBLIC_BASE_URL: str | None = None
     LOG_LEVEL = "INFO"
 
 
@@ -72,6 +77,8 @@ class TestingSettings(BaseSettings):
     SECRET_KEY = "testing-only-secret-key"  # noqa: S105 - fixed for reproducible tests
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False
+    # Cheap hashes: the suite signs in hundreds of times. Never used outside tests.
+    ARGON2_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
 class ProductionSettings(BaseSettings):
@@ -99,6 +106,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
     "PROXY_FIX_HOPS": ("PROXY_FIX_HOPS", int),
     "LOG_LEVEL": ("LOG_LEVEL", str),
+    "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "API_TOKEN_HOURS": ("API_TOKEN_HOURS", int),
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", bool),
 }

@@ -99,7 +99,7 @@ def head_revision() -> str:
     return heads[0]
 
 
-def test_the_migrations_form_a_single_line(app: Flask) -> None:
+def test_the_migrations_form_a_single_line() -> None:
     script = ScriptDirectory(str(MIGRATIONS))
 
     assert len(script.get_heads()) == 1

@@ -31,7 +31,12 @@ def sample_url(rule, world: World) -> str:
         "member_id": 1,
         "case_id": 1,
         "action": "start_review",
+        "referral_id": 1,
+        "document_id": 1,
+        "token": "x",
         "filename": "css/casework.css",
+        "record_id": 1,
+        "service_code": "vaccination",
     }
     url = rule.rule
     for name in rule.arguments:

@@ -42,7 +42,9 @@ class UserForm(FlaskForm):
     region_code = SelectField(_l("Supervised region"), validators=[Optional()])
     preferred_language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
     active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(_l("Password"), validators=[Optional()])
+    # No `Optional()` here: it would stop validation on an empty field, so `validate_password`
+    # could not refuse a new account without a password.
+    password = PasswordField(_l("Password"))
 
     def __init__(self, *args, creating: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)

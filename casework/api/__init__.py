@@ -39,12 +39,22 @@ def _api_callers_use_tokens() -> None:
 
 
 def register_api(app: Flask) -> None:
-    from casework.api import auth, cases, docs, people, workflows
+    from casework.api import (
+        auth,
+        case_files,
+        cases,
+        docs,
+        people,
+        referrals,
+        services,
+        stats,
+        workflows,
+    )
 
     api.init_app(app)
     app.before_request(_api_callers_use_tokens)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (auth, people, cases, workflows):
+    for module in (auth, people, cases, case_files, workflows, referrals, services, stats):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
         csrf.exempt(module.blp)  # bearer tokens are not ambient credentials
     # The OpenAPI document is public: it describes the API, it holds no data.

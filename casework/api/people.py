@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -16,34 +17,62 @@ from casework.people.models import Person
 from casework.people.queries import PeopleFilter, search_people
 from casework.people.schemas import (
     PeopleArgsSchema,
+    PersonForNGO,
+    PersonForNGOSchema,
     PersonInSchema,
     PersonOutSchema,
     PersonPatchSchema,
+    person_for_caller,
 )
-from casework.policy import people_scope, requires
-from casework.schemas import page_schema
+from casework.policy import Role, people_scope, requires
+from casework.services import queries as services_queries
 
 PREFIX = "/people"
 blp = Blueprint("api_people", __name__, description="Applicants and other people in the files")
 SECURITY = [{"bearerAuth": []}]
 
 
-def get_person_or_404(person_id: int) -> Person:
+def reach_person_or_404(person_id: int) -> Person | PersonForNGO:
+    """A person in the caller's scope, or, for an NGO, a person referred to it (NGO view)."""
     person = db.session.scalar(
         select(Person).where(Person.id == person_id, people_scope(current_user))
     )
     if person is None:
-        abort_problem(404, "Not Found", "No person with this id in your scope.")
+        person = services_queries.referred_person(current_user, person_id)
+        if person is None:
+            abort_problem(404, "Not Found", "No person with this id in your scope.")
+        return views_for_caller([person])[0]
     return person
+
+
+def views_for_caller(people: list[Person]) -> list[Person | PersonForNGO]:
+    """An NGO sees its walk-ins in full and the people referred to it in the NGO view."""
+    if Role(current_user.role) != Role.NGO:
+        return list(people)
+    referred = [p for p in people if p.organisation_id != current_user.organisation_id]
+    shared = services_queries.shared_vulnerabilities(current_user, referred)
+    return [PersonForNGO(p, shared[p.id]) if p.id in shared else p for p in people]
 
 
 @blp.route("")
 @requires("person.search")
 @blp.arguments(PeopleArgsSchema, location="query")
-@blp.response(200, page_schema(PersonOutSchema, "PeoplePage"))
+@blp.response(
+    200,
+    {
+        "type": "object",
+        "required": ["items", "next"],
+        "properties": {
+            "items": {"type": "array", "items": {"oneOf": [PersonOutSchema, PersonForNGOSchema]}},
+            "next": {"type": "string", "nullable": True},
+        },
+    },
+    description="An NGO's page also holds the people referred to it, in the PersonForNGO view.",
+)
 @blp.doc(security=SECURITY)
 def list_people(args: dict):
-    """Search the people in your scope; newest first, by pages."""
+    """Search the people in your scope; newest first, by pages. NGOs also find the people
+    referred to them, by name, nationality and sex only."""
     criteria = PeopleFilter(
         q=args.get("q"),
         nationality=args.get("nationality"),
@@ -51,13 +80,16 @@ def list_people(args: dict):
         date_of_birth=args.get("date_of_birth"),
         document_number=args.get("document_number"),
     )
+    if Role(current_user.role) == Role.NGO:
+        query = services_queries.ngo_people_search(current_user, criteria)
+    else:
+        query = search_people(current_user, criteria)
     try:
-        page = page_by_id_desc(
-            search_people(current_user, criteria), Person.id, args["cursor"], args["limit"]
-        )
+        page = page_by_id_desc(query, Person.id, args["cursor"], args["limit"])
     except BadCursor:
         abort_problem(400, "Bad Request", "Unknown cursor.", errors={"cursor": ["Unknown cursor."]})
-    return {"items": page.items, "next": page.next_cursor}
+    items = [person_for_caller(view) for view in views_for_caller(page.items)]
+    return jsonify({"items": items, "next": page.next_cursor})
 
 
 @blp.route("", methods=["POST"])
@@ -78,14 +110,20 @@ def create_person(values: dict):
 
 @blp.route("/<int:person_id>")
 @requires("person.view")
-@blp.response(200, PersonOutSchema)
+@blp.response(
+    200,
+    {"oneOf": [PersonOutSchema, PersonForNGOSchema]},
+    description="The person; for an NGO reading a person referred to it (not its own "
+    "walk-in), the PersonForNGO view.",
+)
 @blp.doc(security=SECURITY)
 def get_person(person_id: int):
     """One person; the view is audited."""
-    person = get_person_or_404(person_id)
+    view = reach_person_or_404(person_id)
+    person = view.person if isinstance(view, PersonForNGO) else view
     operations.record_view(person, by=current_user, channel="api")
     db.session.commit()
-    return person
+    return jsonify(person_for_caller(view))
 
 
 @blp.route("/<int:person_id>", methods=["PATCH"])
@@ -96,7 +134,9 @@ def get_person(person_id: int):
 @blp.doc(security=SECURITY)
 def patch_person(values: dict, person_id: int):
     """Change some fields; send the `version` you read."""
-    person = get_person_or_404(person_id)
+    person = reach_person_or_404(person_id)
+    if isinstance(person, PersonForNGO):
+        abort_problem(403, "Forbidden", "The organisation that holds this record edits it.")
     if "version" not in values:
         abort_problem(
             422,

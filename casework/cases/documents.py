@@ -120,9 +120,9 @@ def document_path(document: CaseDocument) -> Path:
 
 def display_name(filename: str | None, content_type: str, document_code: str) -> str:
     """The sanitised original name, with the extension of the type actually detected."""
-    stem = secure_filename(filename or "")
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    stem = stem.strip("._-")[:150] or document_code
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = secure_filename(stem).strip("._-")[:150] or document_code
     return f"{stem}.{EXTENSIONS[content_type]}"
 
 
@@ -323,6 +323,10 @@ class Checklist:
     def choices(self) -> list[tuple[str, str]]:
         """(code, localised name) for the upload form's select, "other" last."""
         return [(item.code, item.name) for item in self.items] + [(OTHER, str(_l("Other")))]
+
+    @staticmethod
+    def status_label(status: str | None) -> str:
+        return status_label(status)
 
 
 def _localised(document: dict, language: str) -> str:

@@ -6,7 +6,7 @@ that no page or API endpoint can forget either.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -44,6 +44,7 @@ from casework.policy import Role, in_scope, role_may
 from casework.reference.models import EligibilityCategory, Operation
 
 REQUIRED = str(_l("This field is required."))
+FINAL_OR_CLOSED = {"closed", "withdrawn"}
 
 
 # --- Filing ------------------------------------------------------------------------------------
@@ -105,7 +106,8 @@ def file_case(
     operation = operation or open_operation(kind, filed_on)
     if operation is None:
         errors["operation"] = [str(_l("No operation is open for this kind of file."))]
-    elif (operation.kind == "asylum") != (kind == CaseKind.ASYLUM):
+    elif kind != CaseKind.RENEWAL and (operation.kind == "asylum") != (kind == CaseKind.ASYLUM):
+        # A renewal keeps the operation of the card it renews (regularisation or asylum).
         errors["operation"] = [str(_l("This operation is not for this kind of file."))]
     if kind == CaseKind.REGULARISATION and operation is not None:
         codes = {c.code for c in operation.categories}
@@ -222,6 +224,8 @@ def _validate(transition: Transition, case: Case, fields: dict[str, Any], today:
     clean: dict[str, Any] = {}
     for name in transition.requires:
         value = fields.get(name)
+        if isinstance(value, str):
+            value = value.strip()
         if value in (None, "", []):
             errors[name] = [REQUIRED]
     comment = (fields.get("comment") or "").strip()
@@ -229,10 +233,13 @@ def _validate(transition: Transition, case: Case, fields: dict[str, Any], today:
         errors["comment"] = [str(_l("At most 4000 characters."))]
     clean["comment"] = comment or None
     action = transition.action
-    if action == "request_information" and isinstance(fields.get("due_date"), date):
-        if fields["due_date"] < today:
+    if action == "request_information" and fields.get("due_date") not in (None, ""):
+        due = fields["due_date"]
+        if not isinstance(due, date) or isinstance(due, datetime):
+            errors["due_date"] = [str(_l("Give a date."))]
+        elif due < today:
             errors["due_date"] = [str(_l("The due date is in the past."))]
-        clean["due_date"] = fields["due_date"]
+        clean["due_date"] = due
     if action == "propose_decision":
         if fields.get("outcome") and fields["outcome"] not in OUTCOMES:
             errors["outcome"] = [str(_l("Choose favourable or unfavourable."))]
@@ -249,7 +256,10 @@ def _validate(transition: Transition, case: Case, fields: dict[str, Any], today:
             errors.setdefault("outcome", [str(_l("Choose granted or dismissed."))])
         clean["outcome"] = fields.get("outcome")
     if action == "approve_decision" and fields.get("notified_on"):
-        if fields["notified_on"] > today:
+        notified = fields["notified_on"]
+        if not isinstance(notified, date) or isinstance(notified, datetime):
+            errors["notified_on"] = [str(_l("Give a date."))]
+        elif notified > today:
             errors["notified_on"] = [str(_l("This date is in the future."))]
         clean["notified_on"] = fields["notified_on"]
     if action == "issue_card" and fields.get("card_number"):
@@ -263,8 +273,14 @@ def _validate(transition: Transition, case: Case, fields: dict[str, Any], today:
         when = fields.get("interview_on")
         if when is not None and not isinstance(when, datetime):
             errors["interview_on"] = [str(_l("Give a date and time."))]
+        elif when is not None:
+            # Stored as UTC: SQLite keeps no offset, so an aware time must be normalised first.
+            when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
         clean["interview_on"] = when
-        clean["interpreter_language"] = (fields.get("interpreter_language") or "").strip() or None
+        language = str(fields.get("interpreter_language") or "").strip()
+        if language and not (2 <= len(language) <= 8 and language.replace("-", "").isalpha()):
+            errors["interpreter_language"] = [str(_l("Give a language code such as ar or fr."))]
+        clean["interpreter_language"] = language or None
     if errors:
         raise InvalidInput(errors)
     return clean
@@ -293,9 +309,12 @@ def perform(
         raise ActionTooLate(_too_late_message(case, transition))
     clean = _validate(transition, case, fields, today)
     from_state = case.state
-    EFFECTS.get(action, _no_effect)(case, clean, by, today)
-    case.state = transition.to.value
-    _apply_deadline(case, transition, clean)
+    # Effects may read relationships (the operation's card validity): loading them must not
+    # flush a half-applied change, which would move the version twice.
+    with db.session.no_autoflush:
+        EFFECTS.get(action, _no_effect)(case, clean, by, today)
+        case.state = transition.to.value
+        _apply_deadline(case, transition, clean)
     db.session.flush()
     data = {k: v for k, v in clean.items() if k not in {"comment", "decision_text"} and v}
     _event(
@@ -318,6 +337,8 @@ def _too_late_message(case: Case, transition: Transition) -> str:
 
 def _apply_deadline(case: Case, transition: Transition, clean: dict) -> None:
     if transition.stops is not None and case.deadline_kind == transition.stops.value:
+        case.deadline_on, case.deadline_kind = None, None
+    if transition.to.value in FINAL_OR_CLOSED:  # a closed or withdrawn file has no deadline
         case.deadline_on, case.deadline_kind = None, None
     if transition.starts == Deadline.INFORMATION:
         case.deadline_on, case.deadline_kind = clean["due_date"], Deadline.INFORMATION.value
@@ -350,7 +371,7 @@ def _propose(case, clean, by, today):
     case.proposed_reasons = clean["reasons"]
     case.decision_text = clean["decision_text"]
     case.proposed_by_id = by.id
-    case.proposed_at = datetime.now().astimezone()
+    case.proposed_at = datetime.now(UTC)
 
 
 def _approve(case, clean, by, today):
@@ -447,6 +468,8 @@ def assign(case: Case, assignee: User | None, *, by: User, expected_version: int
 
 
 def add_note(case: Case, text: str, *, by: User) -> CaseEvent:
+    if not in_scope(by, case):
+        raise ActionForbidden("scope")
     text = (text or "").strip()
     if not text:
         raise InvalidInput({"comment": [REQUIRED]})

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 
 from casework.auth.models import User
 from casework.cases.models import Case
@@ -87,14 +87,30 @@ def queue_query(user: User, queue: Queue, criteria: CaseFilter, today: date) -> 
     elif queue == Queue.WAITING_INFORMATION:
         query = query.where(Case.state == "information_requested")
     elif queue == Queue.OVERDUE:
-        query = query.where(Case.deadline_on < today, Case.deadline_kind == "information")
-    elif queue == Queue.AWAITING_APPROVAL:
         query = query.where(
-            Case.state.in_(("decision_proposed", "appeal_lodged")),
-            (Case.proposed_by_id.is_(None)) | (Case.proposed_by_id != user.id),
+            Case.state == "information_requested",
+            Case.deadline_on < today,
+            Case.deadline_kind == "information",
+        )
+    elif queue == Queue.AWAITING_APPROVAL:
+        # Four eyes: not one's own proposal, nor an appeal against one's own decision.
+        query = query.where(
+            or_(
+                and_(
+                    Case.state == "decision_proposed",
+                    or_(Case.proposed_by_id.is_(None), Case.proposed_by_id != user.id),
+                ),
+                and_(
+                    Case.state == "appeal_lodged",
+                    or_(Case.decided_by_id.is_(None), Case.decided_by_id != user.id),
+                    or_(Case.proposed_by_id.is_(None), Case.proposed_by_id != user.id),
+                ),
+            )
         )
     elif queue == Queue.RENEWALS_DUE:
-        renewal_open = select(Case.renewal_of_id).where(Case.renewal_of_id.is_not(None))
+        renewal_open = select(Case.renewal_of_id).where(
+            Case.renewal_of_id.is_not(None), Case.state != "withdrawn"
+        )
         query = query.where(
             Case.card_expires_on <= today + timedelta(days=RENEWAL_NOTICE_DAYS),
             Case.id.not_in(renewal_open),

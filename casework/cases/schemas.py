@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from casework.cases.models import CaseKind
 from casework.cases.workflows import APPEAL_OUTCOMES, DECISION_REASONS, OUTCOMES, state_label
-from casework.schemas import ListArgsSchema
+from casework.schemas import ListArgsSchema, UtcDateTime
 
 
 class CaseInSchema(Schema):
@@ -61,7 +61,7 @@ class OfficeRefSchema(Schema):
 
 
 class EventSchema(Schema):
-    at = fields.DateTime()
+    at = UtcDateTime()
     user = fields.Nested(UserRefSchema, allow_none=True)
     kind = fields.String()
     action = fields.String(allow_none=True)
@@ -103,7 +103,7 @@ class CaseSchema(CaseSummarySchema):
     appeal_lodged_on = fields.Date(allow_none=True)
     appeal_outcome = fields.String(allow_none=True)
     appeal_decided_on = fields.Date(allow_none=True)
-    interview_on = fields.DateTime(allow_none=True)
+    interview_on = UtcDateTime(allow_none=True)
     interpreter_language = fields.String(allow_none=True)
     referred_to_bra_on = fields.Date(allow_none=True)
     card_number = fields.String(allow_none=True)

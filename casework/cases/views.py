@@ -332,7 +332,7 @@ def open_renewal(case_id: int):
     try:
         renewal = operations.open_renewal(case, by=current_user)
         db.session.commit()
-    except (ActionNotAvailable, ActionTooLate) as error:
+    except (ActionNotAvailable, ActionTooLate, InvalidInput) as error:
         db.session.rollback()
         flash(getattr(error, "message", _("No card to renew on this file.")), "warning")
         return redirect(url_for("cases.view", case_id=case_id))

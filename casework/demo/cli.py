@@ -45,13 +45,56 @@ def run_demo(password: str | None, people: int) -> None:
         click.echo(f"  {email}")
 
 
+def run_snia2014(password: str | None) -> None:
+    """The 2014 regularisation as published (issue #5), into a new database."""
+    from casework.demo.snia2014 import FILED, ScenarioRefused, check_new_database, load_snia2014
+
+    if not current_app.config["DEMO_ALLOWED"]:
+        raise click.ClickException("The demo data set is refused in production configuration.")
+    password, generated = _demo_password(password)
+    try:
+        check_new_database()  # before the progress bar: a refusal changes nothing
+        with click.progressbar(length=FILED, label="2014 regularisation files") as bar:
+            result = load_snia2014(password, progress=bar.update)
+        db.session.commit()
+    except ScenarioRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from refusal
+    click.echo(
+        f"Loaded {result.offices} foreigners' offices ({result.organisations} organisations), "
+        f"{result.accounts} demo accounts, {result.people:,} applicants, {result.cases:,} "
+        f"files and {result.events:,} timeline events."
+    )
+    if generated:
+        click.echo(f"Demo accounts' password (shown once): {password}")
+    for email in result.created_accounts:
+        click.echo(f"  {email}")
+    click.echo(result.summary())
+
+
 @click.command("demo")
 @click.option("--password", default=None, help="Password of every demo account.")
-@click.option("--people", default=300, show_default=True, help="How many synthetic applicants.")
+@click.option(
+    "--people",
+    default=300,
+    show_default=True,
+    help="How many synthetic applicants (default scenario).",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(["default", "snia-2014"]),
+    default="default",
+    show_default=True,
+    help="default: a small demo with files in every state; snia-2014: the 27,650 files of the "
+    "2014 regularisation with the published figures, into a new database.",
+)
 @with_appcontext
-def demo_command(password: str | None, people: int) -> None:
+def demo_command(password: str | None, people: int, scenario: str) -> None:
     """Load the demo organisations, one account per role and synthetic applicants."""
-    run_demo(password, people)
+    if scenario == "snia-2014":
+        run_snia2014(password)
+    else:
+        run_demo(password, people)
 
 
 @click.command("setup")

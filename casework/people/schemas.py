@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
 from casework.extensions import db
-from casework.people.models import DocumentKind, Sex
+from casework.people.models import DocumentKind, Person, Sex
 from casework.reference.models import Country, Prefecture
 from casework.schemas import ListArgsSchema
 
@@ -103,6 +104,54 @@ class PersonOutSchema(Schema):
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class PersonForNGO:
+    """A person referred to an NGO (not its own walk-in), with the vulnerabilities the person
+    agreed to share with it. Only `PersonForNGOSchema`'s fields ever leave the server."""
+
+    def __init__(self, person: Person, shared_vulnerabilities: list[str]) -> None:
+        self.person = person
+        self.shared_vulnerabilities = shared_vulnerabilities
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.person, name)
+
+
+def _household_size(person: Person) -> int:
+    return len(person.membership.household.members) if person.membership else 1
+
+
+class PersonForNGOSchema(Schema):
+    """A person as a partner NGO sees someone referred to it: who to call and help, nothing
+    about files, documents, notes, address or exact date of birth."""
+
+    id = fields.Integer()
+    family_name = fields.String()
+    given_names = fields.String()
+    family_name_ar = fields.String(allow_none=True)
+    given_names_ar = fields.String(allow_none=True)
+    sex = fields.String()
+    age = fields.Function(
+        lambda p: p.age_on(date.today()),
+        allow_none=True,
+        metadata={"type": "integer", "description": "In years."},
+    )
+    nationality = fields.String(allow_none=True)
+    languages = fields.List(fields.String())
+    phone = fields.String(allow_none=True)
+    household_size = fields.Function(_household_size, metadata={"type": "integer"})
+    shared_vulnerabilities = fields.List(
+        fields.String(),
+        metadata={"description": "What the person agreed to share in an open referral to you."},
+    )
+
+
+def person_for_caller(view: Person | PersonForNGO) -> dict:
+    """The full record, or the NGO view, as JSON-ready data."""
+    if isinstance(view, PersonForNGO):
+        return PersonForNGOSchema().dump(view)
+    return PersonOutSchema().dump(view)
 
 
 class PeopleArgsSchema(ListArgsSchema):

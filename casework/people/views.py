@@ -23,7 +23,7 @@ from casework.people.forms import (
 )
 from casework.people.models import Household, HouseholdMember, Person
 from casework.people.queries import PeopleFilter, search_people, visible_households
-from casework.policy import can, people_scope, requires
+from casework.policy import Role, can, people_scope, requires
 
 bp = Blueprint("people", __name__)
 
@@ -98,14 +98,34 @@ def register():
 @bp.route("/people/<int:person_id>")
 @requires("person.view")
 def view(person_id: int):
+    if current_user.role == Role.NGO and not _in_scope(person_id):
+        # A person referred to the NGO: the card the service needs, never the agency's record.
+        from casework.services.panels import referred_person_card
+
+        card = referred_person_card(current_user, person_id)
+        if card is None:
+            abort(404)
+        operations.record_view(card.person, by=current_user, channel="referral_card")
+        db.session.commit()
+        return render_template("services/person_card.html", card=card)
     person = get_person_or_404(person_id)
     operations.record_view(person, by=current_user, channel="web")
     db.session.commit()
     return _person_page(person, DocumentForm(prefix="doc"))
 
 
+def _in_scope(person_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Person.id).where(Person.id == person_id, people_scope(current_user))
+        )
+        is not None
+    )
+
+
 def _person_page(person: Person, document_form: DocumentForm, status: int = 200):
     from casework.cases.queries import cases_of_person
+    from casework.services.panels import person_services
 
     household = person.membership.household if person.membership else None
     return render_template(
@@ -115,6 +135,7 @@ def _person_page(person: Person, document_form: DocumentForm, status: int = 200)
         document_form=document_form,
         household_form=VersionForm(),
         cases=cases_of_person(current_user, person) if can(current_user, "case.view") else [],
+        services_panel=person_services(current_user, person),
     ), status
 
 

@@ -131,7 +131,8 @@ def labels_for(group_by: str, keys: list) -> dict:
         return {str(i): name for i, name in rows}
     if group_by == "region":
         column = getattr(Region, f"name_{language}")
-        return dict(db.session.execute(select(Region.code, column).where(Region.code.in_(keys))))
+        query = select(Region.code, column).where(Region.code.in_(keys))
+        return dict(db.session.execute(query).all())
     if group_by == "nationality":
         column = getattr(Country, f"name_{language}")
         query = select(Country.alpha2, column).where(Country.alpha2.in_(keys))

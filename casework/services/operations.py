@@ -20,6 +20,7 @@ from casework.conflicts import check_version
 from casework.extensions import db
 from casework.models_base import utcnow
 from casework.people.models import VULNERABILITIES, Person
+from casework.policy import role_may
 from casework.reference.models import Service
 from casework.services.models import (
     AssistanceRecord,
@@ -220,6 +221,8 @@ def side_of(user: User, referral: Referral) -> set[str]:
 
 
 def referral_allowed_actions(referral: Referral, user: User) -> list[str]:
+    if not role_may(user.role, "referral.act"):  # e.g. a supervisor of the sending office
+        return []
     sides = side_of(user, referral)
     return [step.action for step in steps_from(referral.state) if step.side in sides]
 
@@ -268,12 +271,21 @@ def act_on_referral(
 # --- Assistance ---------------------------------------------------------------------------------
 
 
+# assistance_records.quantity is NUMERIC(12, 2).
+MAX_QUANTITY = Decimal("9999999999.99")
+
+
 def _quantity(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
     try:
         quantity = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         return None
-    return quantity if quantity.is_finite() and quantity > 0 else None
+    if not quantity.is_finite() or quantity <= 0 or quantity > MAX_QUANTITY:
+        return None
+    # More than two decimals would be rounded by the column (0.001 stored as 0.00).
+    return quantity if quantity == quantity.quantize(Decimal("0.01")) else None
 
 
 def _assistance_errors(values: dict[str, Any]) -> tuple[dict, dict]:
@@ -370,6 +382,12 @@ def correct_assistance(
     """A correction is a new record that references the old one; nothing is deleted."""
     if original.provider_id != by.organisation_id:
         raise ReferralActionForbidden(PROVIDER)
+    corrected = select(AssistanceRecord.id).where(AssistanceRecord.corrects_id == original.id)
+    if db.session.scalar(corrected.limit(1)) is not None:
+        # A second correction of the same record would leave two live records, counted twice.
+        raise ServiceError(
+            {"corrects_id": _message(_l("This record was already corrected: correct the latest."))}
+        )
     merged = {
         "date": original.given_on, "quantity": original.quantity, "unit": original.unit,
         "place": original.place, "outcome": original.outcome, "notes": original.notes,

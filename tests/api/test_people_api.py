@@ -594,10 +594,8 @@ def test_two_clerks_editing_the_same_version_the_second_is_told(
 ) -> None:
     person_id = world.people["rabat"]
     caseworker = as_role("caseworker")
-    supervisor_reads = client.get(
-        f"/api/v1/people/{person_id}", headers=as_role("regional")
-    ).get_json()
-    version = supervisor_reads["version"]
+    as_read = client.get(f"/api/v1/people/{person_id}", headers=as_role("regional")).get_json()
+    version = as_read["version"]
 
     one = client.patch(
         f"/api/v1/people/{person_id}",

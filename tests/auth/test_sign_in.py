@@ -273,6 +273,22 @@ def test_failed_sign_ins_with_an_unknown_email_lock_nothing(app: Flask, world: W
     assert alerts(response) == ["Wrong email or password."]
 
 
+def test_an_empty_password_never_signs_in_even_against_a_hash_of_nothing(
+    app: Flask, world: World
+) -> None:
+    """Defence in depth: an account whose stored hash is of the empty string (as the admin form
+    once created when its password field was left empty) still cannot be signed into."""
+    email = world.users["caseworker"]
+    update_user_row(app, email, password_hash=hash_password(""))
+
+    api = api_sign_in(app.test_client(), email, "")
+    web = web_sign_in(app.test_client(), email, "")
+
+    assert api.status_code == 401
+    assert "token" not in api.get_json()
+    assert web.status_code == 200
+
+
 # --- the session cookie ----------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ procedures with their eligibility categories, and the strategy's programmes."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -339,6 +340,12 @@ def test_every_role_reads_the_reference_pages(app: Flask, world: World, role: st
     programmes = client.get("/reference/programmes")
 
     assert overview.status_code == programmes.status_code == 200
-    assert "Rabat-Salé-Kénitra" in overview.get_data(as_text=True) or "REG-2014" in (
-        overview.get_data(as_text=True)
-    )
+    page = overview.get_data(as_text=True)
+    for code in ("REG-2014", "REG-2017", "REG-2026", "ASYLUM", "work_contract"):
+        assert code in page
+    for prefecture in ("RAB", "CAS", "TNG", "OUJ", "FES"):
+        assert f"<code>{prefecture}</code>" in page
+    with app.app_context():
+        names = [p.name_en for p in db.session.scalars(select(Programme))]
+    listing = programmes.get_data(as_text=True)
+    assert all(html.escape(name) in listing for name in names)  # the test users read English
