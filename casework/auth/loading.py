@@ -40,3 +40,29 @@ def load_api_user() -> None:
     token = bearer_token()
     user = user_for_token(token) if token else None
     g._login_user = user if user is not None else login_manager.anonymous_user()
+
+
+def end_stale_sessions() -> None:
+    """`before_request`: sign out a session idle for too long or older than its absolute limit
+    (30 minutes and 12 hours by default; ASVS 7.3)."""
+    from datetime import UTC, datetime
+
+    from flask import current_app, flash, session
+    from flask_login import current_user, logout_user
+
+    if request.path.startswith(("/api/", "/static/", "/bootstrap/")):
+        return
+    if not current_user.is_authenticated:
+        return
+    now = datetime.now(UTC).timestamp()
+    started = session.get("signed_in_at", now)
+    seen = session.get("seen_at", now)
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.permanent_session_lifetime.total_seconds()
+    if now - seen > idle or now - started > absolute:
+        logout_user()
+        session.clear()
+        flash(str(_l("Your session has ended. Please sign in again.")), "info")
+        return
+    session.setdefault("signed_in_at", now)
+    session["seen_at"] = now

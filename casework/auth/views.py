@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -40,7 +51,9 @@ def sign_in():
                 "danger",
             )
         elif result.ok:
+            session.clear()  # a new session on sign-in: nothing carried over from before
             login_user(result.user)
+            session["signed_in_at"] = session["seen_at"] = time.time()
             return redirect(_safe_next(request.args.get("next")))
         else:
             flash(_("Wrong email or password."), "danger")
