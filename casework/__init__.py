@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from casework.auth.views import bp as auth_bp
     from casework.cases.document_views import bp as case_documents_bp
     from casework.cases.views import bp as cases_bp
+    from casework.imports.views import bp as imports_bp
     from casework.main.views import bp as main_bp
     from casework.people.views import bp as people_bp
     from casework.reference.views import bp as reference_bp
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(case_documents_bp)
     app.register_blueprint(services_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(imports_bp)
     register_api(app)
 
 

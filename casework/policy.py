@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, exists, false, literal, or_, select, true
 
 if TYPE_CHECKING:
     from casework.auth.models import User
@@ -99,34 +99,61 @@ def role_may(role: Role | str, action: str) -> bool:
 # --- Scope rules: which records a user reaches, as SQL filters -----------------------------
 
 
+def agency_offices(user: User):
+    """The agency organisations a supervisor oversees: of their region, or all when national.
+    Partner NGOs are not agency offices: their walk-ins are shared only with consent."""
+    from casework.admin.models import Organisation, OrganisationKind
+
+    query = select(Organisation.id).where(Organisation.kind != OrganisationKind.NGO.value)
+    if user.region_code is not None:
+        query = query.where(Organisation.region_code == user.region_code)
+    return query
+
+
 def people_scope(user: User) -> ColumnElement[bool]:
     """The people `user` may see.
 
-    * NGO staff: people their organisation registered (walk-ins);
-    * caseworker: people their office holds or has in a file;
-    * regional supervisor: the same for every office of their region; national: everyone;
+    * NGO staff: their walk-ins, and people referred to them by an open referral whose consent
+      stands (a closed referral leaves the NGO its assistance records, not the person);
+    * caseworker: people their office holds or has in a file, and NGO walk-ins who consented
+      to be shared with the office;
+    * supervisor: the same for every agency office of their region (national: of the country);
     * everyone else (admin, auditor): nobody — they manage the system, not the files.
     """
-    from casework.admin.models import Organisation
     from casework.cases.models import Case, CaseMember
     from casework.people.models import Person
+    from casework.services.models import OPEN_REFERRAL_STATES, Consent, ConsentScope, Referral
 
     role = Role(user.role)
     if role == NGO:
-        return Person.organisation_id == user.organisation_id
+        referred = (
+            select(Referral.person_id)
+            .join(Consent, Consent.id == Referral.consent_id)
+            .where(
+                Referral.provider_id == user.organisation_id,
+                Referral.state.in_([state.value for state in OPEN_REFERRAL_STATES]),
+                Consent.withdrawn_on.is_(None),
+            )
+        )
+        return or_(Person.organisation_id == user.organisation_id, Person.id.in_(referred))
     if role == CASEWORKER:
-        offices = [user.organisation_id]
+        offices = select(literal(user.organisation_id))
     elif role == SUPERVISOR:
-        if user.region_code is None:
-            return true()
-        offices = select(Organisation.id).where(Organisation.region_code == user.region_code)
+        offices = agency_offices(user)
     else:
         return false()
-    # Held by the office(s), or in a file of the office(s) (as applicant or member).
     in_files = select(Case.applicant_id).where(Case.office_id.in_(offices))
     as_members = select(CaseMember.person_id).join(Case).where(Case.office_id.in_(offices))
+    shared = select(Consent.person_id).where(
+        Consent.scope == ConsentScope.SHARE_WITH_AGENCY.value,
+        Consent.given_to_id.in_(offices),
+        Consent.withdrawn_on.is_(None),
+    )
     return or_(
-        Person.organisation_id.in_(offices), Person.id.in_(in_files), Person.id.in_(as_members)
+        Person.organisation_id.in_(offices),
+        Person.id.in_(in_files),
+        Person.id.in_(as_members),
+        Person.id.in_(shared),
     )
 
 
@@ -164,8 +191,7 @@ def cases_scope(user: User) -> ColumnElement[bool]:
 
 def referrals_scope(user: User) -> ColumnElement[bool]:
     """NGOs: referrals to or from them. Agency staff: referrals they sent or of the people in
-    their files. Supervisors: referrals sent from their region (or all)."""
-    from casework.admin.models import Organisation
+    their files. Supervisors: referrals sent by the agency offices they oversee."""
     from casework.people.models import Person
     from casework.services.models import Referral
 
@@ -176,14 +202,11 @@ def referrals_scope(user: User) -> ColumnElement[bool]:
             Referral.sender_organisation_id == user.organisation_id,
         )
     if role in (CASEWORKER, SUPERVISOR):
-        if role == SUPERVISOR and user.region_code is None:
-            return true()
         people = select(Person.id).where(people_scope(user))
         if role == CASEWORKER:
             own = Referral.sender_organisation_id == user.organisation_id
         else:
-            in_region = select(Organisation.id).where(Organisation.region_code == user.region_code)
-            own = Referral.sender_organisation_id.in_(in_region)
+            own = Referral.sender_organisation_id.in_(agency_offices(user))
         return or_(own, Referral.person_id.in_(people))
     return false()
 

@@ -38,11 +38,8 @@ def reach_person_or_404(person_id: int) -> Person | PersonForNGO:
         select(Person).where(Person.id == person_id, people_scope(current_user))
     )
     if person is None:
-        person = services_queries.referred_person(current_user, person_id)
-        if person is None:
-            abort_problem(404, "Not Found", "No person with this id in your scope.")
-        return views_for_caller([person])[0]
-    return person
+        abort_problem(404, "Not Found", "No person with this id in your scope.")
+    return views_for_caller([person])[0]
 
 
 def views_for_caller(people: list[Person]) -> list[Person | PersonForNGO]:

@@ -83,7 +83,12 @@ def _acceptance_fields() -> dict:
 
 AcceptanceTotalSchema = Schema.from_dict(_acceptance_fields(), name="AcceptanceTotal")
 AcceptanceRowSchema = Schema.from_dict(
-    {"key": fields.String(allow_none=True), "label": fields.String(), **_acceptance_fields()},
+    {
+        "key": fields.String(allow_none=True),
+        "label": fields.String(),
+        "code": fields.String(metadata={"description": "The office's code (group_by=office)."}),
+        **_acceptance_fields(),
+    },
     name="AcceptanceRow",
 )
 

@@ -134,14 +134,16 @@ def create_user(
     region_code: str | None = None,
     preferred_language: str = "fr",
     by: User | None = None,
+    password_hash: str | None = None,
 ) -> User:
+    """Create an account. `password_hash` lets a bulk loader hash a shared password once."""
     user = User(
         email=email.strip().lower(),
         name=name.strip(),
         role=Role(role).value,
         organisation_id=organisation_id,
         region_code=region_code or None,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         preferred_language=preferred_language,
         active=True,
         failed_signins=0,

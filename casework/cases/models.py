@@ -58,8 +58,11 @@ class Case(TimestampMixin, db.Model):
         Index("ix_cases_state_filed", "state", "filed_on", "id"),
         # Dashboards filter by kind and operation, then by region or office, over a period.
         Index("ix_cases_stats", "kind", "operation_code", "region_code", "office_id", "filed_on"),
+        # An imported file keeps the register's reference, unique per office (casework.imports).
+        UniqueConstraint("office_id", "external_ref", name="uq_cases_office_external_ref"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     operation_code: Mapped[str] = mapped_column(ForeignKey("operations.code"))

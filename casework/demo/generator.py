@@ -65,7 +65,10 @@ def ensure_organisations() -> dict[str, Organisation]:
 
 
 def ensure_accounts(organisations: dict[str, Organisation], password: str) -> list[str]:
+    from casework.auth.passwords import hash_password
+
     created = []
+    shared_hash = hash_password(password)  # argon2 is slow on purpose: hash the shared one once
     for email, name, role, org_code, region in DEMO_ACCOUNTS:
         if db.session.scalar(select(User).where(User.email == email)) is None:
             create_user(
@@ -75,6 +78,7 @@ def ensure_accounts(organisations: dict[str, Organisation], password: str) -> li
                 organisation_id=organisations[org_code].id,
                 region_code=region,
                 password=password,
+                password_hash=shared_hash,
             )
             created.append(email)
     return created

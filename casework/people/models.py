@@ -90,7 +90,15 @@ RELATIONSHIP_LABELS = {
 
 class Person(TimestampMixin, db.Model):
     __tablename__ = "people"
+    # An imported person keeps the reference of the register it came from, unique per holding
+    # organisation: importing the same file again updates instead of duplicating.
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "external_ref", name="uq_people_organisation_external_ref"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     family_name: Mapped[str] = mapped_column(String(120))
     given_names: Mapped[str] = mapped_column(String(120))
     family_name_ar: Mapped[str | None] = mapped_column(String(120))

@@ -35,13 +35,18 @@ CONFLICT_MESSAGE = _l(
 
 
 def get_person_or_404(person_id: int) -> Person:
-    """A person outside the caller's scope is answered as if it did not exist."""
+    """A person outside the caller's scope is answered as if it did not exist. NGO staff reach
+    the full record of their own walk-ins only (a person referred to them: the card, `view`)."""
     person = db.session.scalar(
         select(Person).where(Person.id == person_id, people_scope(current_user))
     )
-    if person is None:
+    if person is None or not _full_record_allowed(person):
         abort(404)
     return person
+
+
+def _full_record_allowed(person: Person) -> bool:
+    return current_user.role != Role.NGO or person.organisation_id == current_user.organisation_id
 
 
 def get_household_or_404(household_id: int) -> Household:
@@ -98,8 +103,9 @@ def register():
 @bp.route("/people/<int:person_id>")
 @requires("person.view")
 def view(person_id: int):
-    if current_user.role == Role.NGO and not _in_scope(person_id):
-        # A person referred to the NGO: the card the service needs, never the agency's record.
+    if current_user.role == Role.NGO and not _holds(person_id):
+        # Not the NGO's walk-in but a person referred to it: the card the service needs, never
+        # the agency's record.
         from casework.services.panels import referred_person_card
 
         card = referred_person_card(current_user, person_id)
@@ -114,13 +120,12 @@ def view(person_id: int):
     return _person_page(person, DocumentForm(prefix="doc"))
 
 
-def _in_scope(person_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Person.id).where(Person.id == person_id, people_scope(current_user))
-        )
-        is not None
+def _holds(person_id: int) -> bool:
+    """Whether the caller's organisation holds the person's record."""
+    held = select(Person.id).where(
+        Person.id == person_id, Person.organisation_id == current_user.organisation_id
     )
+    return db.session.scalar(held) is not None
 
 
 def _person_page(person: Person, document_form: DocumentForm, status: int = 200):

@@ -21,7 +21,7 @@ from openpyxl.styles import Font
 from casework.models_base import current_language
 from casework.reports.definitions import DEFINITIONS
 from casework.reports.suppression import HIDDEN, SMALL, suppress
-from casework.reports.tables import COLUMN_LABELS, RATE_NAMES, StatTable
+from casework.reports.tables import RATE_NAMES, StatTable, column_labels
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -45,11 +45,13 @@ def records(table: StatTable, publication: bool) -> tuple[list[str], list[list]]
     rows, total = table.rows, table.total
     if publication:
         rows, total = suppress(rows, table.rules, total)
-    header = ["key", "label", *table.columns]
-    lines = [[row.get("key"), row.get("label"), *(row.get(c) for c in table.columns)]
-             for row in rows]  # fmt: skip
+    # Offices are keyed by id; their code (what the `office` filter takes) comes along.
+    ids = ["key", *(["code"] if any("code" in row for row in table.rows) else []), "label"]
+    header = [*ids, *table.columns]
+    lines = [[row.get(name) for name in header] for row in rows]
     if total is not None:
-        lines.append(["total", _("Total"), *(total.get(c) for c in table.columns)])
+        names = {"key": "total", "label": _("Total")}
+        lines.append([names.get(name, total.get(name)) for name in header])
     return header, [[_cell(value) for value in line] for line in lines]
 
 
@@ -82,8 +84,9 @@ def to_xlsx(table: StatTable, publication: bool, filters: dict[str, str] | None 
     sheet.column_dimensions["B"].width = 36
     notes = workbook.create_sheet("notes")
     notes.append([_("Column"), _("Meaning"), _("Definition")])
-    for name in header[2:]:
-        notes.append([name, str(COLUMN_LABELS.get(name, name)), str(DEFINITIONS.get(name, ""))])
+    labels = column_labels()
+    for name in header[len(header) - len(table.columns) :]:
+        notes.append([name, labels.get(name, name), str(DEFINITIONS.get(name, ""))])
     notes.append([])
     if publication:
         notes.append([SMALL, _("A count from 1 to 4.")])

@@ -10,44 +10,53 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import format_date
+from flask_babel import format_date, pgettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from casework.admin.models import Organisation
 from casework.auth.models import User
 from casework.cases.workflows import state_label
+from casework.extensions import db
 from casework.reports import programmes, queries
 from casework.reports.definitions import COUNTS, RATES
-from casework.reports.queries import BACKLOG_BUCKETS, GROUPS, StatsFilter
+from casework.reports.queries import GROUPS, StatsFilter
 from casework.reports.suppression import Rules
 
-COLUMN_LABELS = {
-    "filed": _l("Filed"),
-    "decided": _l("Decided"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Rejected (final)"),
-    "pending": _l("Pending"),
-    "withdrawn": _l("Withdrawn"),
-    "first_instance_decided": _l("Decided at first instance"),
-    "first_instance_favourable": _l("Favourable at first instance"),
-    "appeals_lodged": _l("Appeals lodged"),
-    "appeals_granted": _l("Appeals granted"),
-    "appeals_dismissed": _l("Appeals dismissed"),
-    "cards_issued": _l("Cards issued"),
-    "acceptance_rate": _l("Acceptance rate"),
-    "acceptance_rate_filed": _l("Acceptance rate of filed"),
-    "first_instance_rate": _l("First-instance rate"),
-    "median_days": _l("Median (days)"),
-    "p90_days": _l("90th percentile (days)"),
-    "count": _l("Files"),
-    "renewals_due": _l("Renewals due (60 days)"),
-    "people_referred": _l("People referred"),
-    "people_accepted": _l("People accepted"),
-    "people_served": _l("People served"),
-    "assistance_records": _l("Assistance records"),
-    # Terms of the definitions page that are not columns.
-    "processing_time": _l("Processing time"),
-    "backlog": _l("Backlog"),
-}
+
+def column_labels() -> dict[str, str]:
+    """The columns' names in the user's language. Counts of files take the "statistics"
+    context: "Accepted" here counts files (Acceptés), it is not a file's state (Acceptée)."""
+    return {
+        "filed": pgettext("statistics", "Filed"),
+        "decided": pgettext("statistics", "Decided"),
+        "accepted": pgettext("statistics", "Accepted"),
+        "rejected": pgettext("statistics", "Rejected (final)"),
+        "pending": pgettext("statistics", "Pending"),
+        "withdrawn": pgettext("statistics", "Withdrawn"),
+        "first_instance_decided": _("Decided at first instance"),
+        "first_instance_favourable": _("Favourable at first instance"),
+        "appeals_lodged": _("Appeals lodged"),
+        "appeals_granted": _("Appeals granted"),
+        "appeals_dismissed": _("Appeals dismissed"),
+        "cards_issued": _("Cards issued"),
+        "acceptance_rate": _("Acceptance rate"),
+        "acceptance_rate_filed": _("Acceptance rate of filed"),
+        "first_instance_rate": _("First-instance rate"),
+        "median_days": _("Median (days)"),
+        "p90_days": _("90th percentile (days)"),
+        "count": pgettext("statistics", "Files"),
+        "renewals_due": _("Renewals due (60 days)"),
+        "people_referred": _("People referred"),
+        "people_accepted": _("People accepted"),
+        "people_served": _("People served"),
+        "assistance_records": _("Assistance records"),
+        # Terms of the definitions page that are not columns.
+        "processing_time": _("Processing time"),
+        "backlog": _("Backlog"),
+    }
+
 
 GROUP_LABELS = {
     "office": _l("Office"),
@@ -159,12 +168,21 @@ def _ordered(group_by: str, rows: list[dict]) -> list[dict]:
     return known + unknown
 
 
+def _office_codes(keys: list[str | None]) -> dict[str, str]:
+    ids = [int(key) for key in keys if key is not None]
+    query = select(Organisation.id, Organisation.code).where(Organisation.id.in_(ids))
+    return {str(id_): code for id_, code in db.session.execute(query)}
+
+
 def acceptance_table(
     user: User, criteria: StatsFilter, group_by: str = "", name: str = "acceptance"
 ) -> StatTable:
     result = queries.acceptance(user, criteria, group_by or None)
     rows = result["rows"]
+    codes = _office_codes([row["key"] for row in rows]) if group_by == "office" else {}
     for row in rows:
+        if group_by == "office":
+            row["code"] = codes.get(row["key"])  # what the `office` filter takes
         if row["key"] is None:
             row["label"] = str(_l("Not recorded"))
         elif group_by in ("month", "quarter"):

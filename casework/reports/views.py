@@ -25,7 +25,7 @@ from casework.reports.definitions import COUNTS, DEFINITIONS, with_rates
 from casework.reports.exports import FORMATS, export_response
 from casework.reports.queries import OutOfScope, StatsFilter
 from casework.reports.suppression import HIDDEN, SMALL
-from casework.reports.tables import COLUMN_LABELS, GROUP_LABELS, RATE_NAMES, TABLES, StatTable
+from casework.reports.tables import GROUP_LABELS, RATE_NAMES, TABLES, StatTable, column_labels
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -101,8 +101,10 @@ def _chart(rows, series, chart_id, title, *, rates=False) -> dict | None:
 
 
 def _section(id_, title, table: StatTable, columns, *, chart=None, rows=None, total=True,
-             export=None, definition=None, note=None) -> dict:  # fmt: skip
+             export=None, definition=None, note=None, wide=None) -> dict:  # fmt: skip
+    """A table of the dashboard; `wide` ones show their chart above the table, others beside."""
     return {
+        "wide": len(columns) > 4 if wide is None else wide,
         "id": id_,
         "title": title,
         "chart": chart,
@@ -151,12 +153,13 @@ def _acceptance_sections(user, criteria: StatsFilter, period: str) -> tuple[list
                 rows=rows,
                 definition="acceptance_rate",
                 note=note,
-            )  # fmt: skip
+            )
         )
     return sections, by_group
 
 
 def _dashboard(user, criteria: StatsFilter, period: str) -> dict:
+    labels = column_labels()
     acceptance, by_group = _acceptance_sections(user, criteria, period)
     headline = by_group["office"].total
     cards = tables.cards_table(user, criteria)
@@ -166,8 +169,7 @@ def _dashboard(user, criteria: StatsFilter, period: str) -> dict:
     appeals_table = StatTable("appeals", "office", tables.APPEALS_COLUMNS, by_office.rows,
                               by_office.total)  # fmt: skip
     appeal_bars = [
-        {"label": str(COLUMN_LABELS[name]), "value": headline[name]}
-        for name in tables.APPEALS_COLUMNS
+        {"label": labels[name], "value": headline[name]} for name in tables.APPEALS_COLUMNS
     ]
     processing = timing["office"]
     other = [
@@ -180,13 +182,13 @@ def _dashboard(user, criteria: StatsFilter, period: str) -> dict:
         ),
         _section(
             "backlog-age", _("Backlog by age"), timing["age"], ("count",),
-            chart=_chart(timing["age"].rows, (("count", _l("Files"), "cw-s4"),),
+            chart=_chart(timing["age"].rows, (("count", labels["count"], "cw-s4"),),
                          "chart-backlog-age", _("Backlog by age")),
             definition="backlog",
         ),
         _section(
             "backlog-state", _("Backlog by state"), timing["state"], ("count",),
-            chart=_chart(timing["state"].rows, (("count", _l("Files"), "cw-s4"),),
+            chart=_chart(timing["state"].rows, (("count", labels["count"], "cw-s4"),),
                          "chart-backlog-state", _("Backlog by state")),
             definition="backlog",
         ),
@@ -202,21 +204,23 @@ def _dashboard(user, criteria: StatsFilter, period: str) -> dict:
             "programmes", _("Programme indicators"), programme["programme"],
             programme["programme"].columns,
             chart=_chart(programme["programme"].rows,
-                         (("people_referred", COLUMN_LABELS["people_referred"], "cw-s1"),
-                          ("people_accepted", COLUMN_LABELS["people_accepted"], "cw-s2"),
-                          ("people_served", COLUMN_LABELS["people_served"], "cw-s3")),
+                         (("people_referred", labels["people_referred"], "cw-s1"),
+                          ("people_accepted", labels["people_accepted"], "cw-s2"),
+                          ("people_served", labels["people_served"], "cw-s3")),
                          "chart-programmes", _("Programme indicators")),
             definition="people_referred",
+            wide=True,
         ),
         _section(
             "sdg", _("Indicators per SDG target"), programme["sdg_target"],
             programme["sdg_target"].columns,
             chart=_chart([{**row, "label": f"{row['key']} · {row['label']}"}
                           for row in programme["sdg_target"].rows],
-                         (("people_referred", COLUMN_LABELS["people_referred"], "cw-s1"),
-                          ("people_served", COLUMN_LABELS["people_served"], "cw-s3")),
+                         (("people_referred", labels["people_referred"], "cw-s1"),
+                          ("people_served", labels["people_served"], "cw-s3")),
                          "chart-sdg", _("Indicators per SDG target")),
             definition="people_served",
+            wide=True,
         ),
     ]  # fmt: skip
     return {"headline": headline, "cards": cards.total, "acceptance": acceptance, "other": other}
@@ -236,7 +240,7 @@ def _form_context(criteria: StatsFilter, period: str, errors: dict[str, str]) ->
         "operations": filters.operations(),
         "filter_args": filters.as_args(criteria) if not errors else {},
         "scope_region": _scope_region(),
-        "column_labels": COLUMN_LABELS,
+        "column_labels": column_labels(),
         "group_labels": GROUP_LABELS,
         "format_cell": format_cell,
     }
@@ -303,7 +307,8 @@ def export():
 @bp.route("/definitions")
 @requires("stats.view")
 def definitions():
-    terms = [(key, COLUMN_LABELS.get(key, key), text) for key, text in DEFINITIONS.items()]
+    labels = column_labels()
+    terms = [(key, labels.get(key, key), text) for key, text in DEFINITIONS.items()]
     return render_template(
         "reports/definitions.html", terms=terms, small=SMALL, hidden=HIDDEN,
         backlog_labels=tables.BACKLOG_LABELS,

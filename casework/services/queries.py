@@ -201,7 +201,11 @@ def ngo_people_search(user: User, criteria: PeopleFilter) -> Select:
     """An NGO's search: its walk-ins on every criterion, and the people referred to it on the
     fields of the NGO view only (names, nationality, sex), so that no criterion (a date of
     birth, a document number) can probe what the NGO view hides."""
-    own = search_people(user, criteria).with_only_columns(Person.id)
+    own = (
+        search_people(user, criteria)
+        .where(Person.organisation_id == user.organisation_id)
+        .with_only_columns(Person.id)
+    )
     referred = select(Person.id).where(referred_people_scope(user))
     if criteria.document_number or criteria.date_of_birth:
         referred = referred.where(false())

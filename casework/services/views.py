@@ -34,6 +34,7 @@ from casework.services.forms import (
     ReferralForm,
     ServiceForm,
     ShareConsentForm,
+    grouped_service_choices,
 )
 from casework.services.models import (
     URGENCY_LABELS,
@@ -607,6 +608,16 @@ def _stale_target(key: str) -> tuple[str, list[str]]:
 def distributions():
     candidates = _distribution_candidates()
     form = DistributionForm()
+    offered = set(
+        db.session.scalars(
+            select(ProviderService.service_code).where(
+                ProviderService.organisation_id == current_user.organisation_id,
+                ProviderService.active.is_(True),
+            )
+        )
+    )
+    if offered:  # the services the organisation offers, when it has told which
+        form.service_code.choices = grouped_service_choices(offered)
     form.targets.choices = [(key, label) for key, (label, _target) in candidates.items()]
     problems: list[tuple[str, list[str]]] = []
     status = 200
@@ -616,11 +627,10 @@ def distributions():
         problems = [_stale_target(key) for key in keys if key not in candidates]
         values = form.values()
         field_errors, _clean = operations._assistance_errors(values)
+        show_errors(form, field_errors, AssistanceForm.ERROR_FIELDS)
         if not keys:
             form.targets.errors = [_("Choose at least one person.")]
-        elif field_errors:
-            show_errors(form, field_errors, AssistanceForm.ERROR_FIELDS)
-        elif not problems:
+        if keys and not field_errors and not problems:
             try:
                 rows = operations.distribute(chosen, values, by=current_user)
             except operations.ServiceError as error:

@@ -338,6 +338,28 @@ def test_the_files_are_consistent(ctx: Flask) -> None:
     assert max(r.filed_on for r in rows) == date(2014, 12, 31)
 
 
+def test_each_timeline_leads_to_the_files_state(ctx: Flask) -> None:
+    last = (
+        select(CaseEvent.case_id, func.max(CaseEvent.id).label("id"), func.count().label("n"))
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Case.state, CaseEvent.to_state, last.c.n)
+        .join(last, last.c.case_id == Case.id)
+        .join(CaseEvent, CaseEvent.id == last.c.id)
+    ).all()
+    previous = func.lag(CaseEvent.at).over(partition_by=CaseEvent.case_id, order_by=CaseEvent.id)
+    steps = select(CaseEvent.at.label("at"), previous.label("previous")).subquery()
+    backwards = db.session.scalar(
+        select(func.count()).select_from(steps).where(steps.c.at < steps.c.previous)
+    )
+
+    assert len(rows) == 27_650
+    assert all(state == to_state and n >= 4 for state, to_state, n in rows)
+    assert backwards == 0  # each timeline runs forward
+
+
 def test_the_applicants_have_names_in_both_scripts(ctx: Flask) -> None:
     people = db.session.scalars(select(Person).order_by(Person.id).limit(2_000)).all()
     arabic = re.compile(r"[\u0600-\u06FF]")

@@ -54,8 +54,8 @@ class Data:
 
 @pytest.fixture
 def data(app: Flask, world: World) -> Data:
-    """NGO2 and its account; offers (NGO1: school enrolment and legal aid; NGO2: school
-    enrolment); a vulnerable person held by Rabat."""
+    """NGO2 and its account; offers (NGO1: school enrolment, legal aid and emergency aid;
+    NGO2: school enrolment); a vulnerable person held by Rabat."""
     with app.app_context():
         built = Data(world=world, users=dict(world.users), orgs=dict(world.orgs))
         built.people = dict(world.people)
@@ -66,6 +66,7 @@ def data(app: Flask, world: World) -> Data:
         for org, code, capacity in (
             (ngo1, "school_enrolment", 10),
             (ngo1, "legal_aid", None),
+            (ngo1, "emergency_humanitarian_aid", 40),
             (ngo2, "school_enrolment", 5),
         ):
             db.session.add(
@@ -347,6 +348,9 @@ def test_the_ngo_card_shows_only_the_shared_vulnerabilities_and_no_file(
         assert "Disability" not in page  # not agreed to be shared
         for secret in (reference, NOTES, ADDRESS, PASSPORT, "Identity documents", "/cases/"):
             assert secret not in page, (url, secret)
+    # Nor any other page showing the full record (editing, referring onwards with its flags).
+    for url in ("edit", "referrals/new?service=legal_aid", "consents/share"):
+        assert ngo.get(f"/people/{data.people['vulnerable']}/{url}").status_code == 404, url
 
 
 def test_a_referral_to_another_ngo_is_not_found(app: Flask, data: Data) -> None:
