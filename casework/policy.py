@@ -79,6 +79,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Statistics (a regional supervisor's figures are limited to their region)
     "stats.view": frozenset({SUPERVISOR}),
     "stats.export": frozenset({SUPERVISOR}),
+    # Imports of registers (CSV, XLSX) and full exports of the people and files in scope
+    "import.run": frozenset({ADMIN, SUPERVISOR}),
+    "export.people": frozenset({SUPERVISOR, CASEWORKER}),
     # Administration
     "user.manage": frozenset({ADMIN}),
     "organisation.manage": frozenset({ADMIN}),
@@ -280,6 +283,7 @@ def requires(action: str) -> Callable[[F], F]:
                     abort(401)
                 return current_app.login_manager.unauthorized()
             if not can(current_user, action):
+                _record_refusal(action)
                 abort(403)
             return view(*args, **kwargs)
 
@@ -287,6 +291,16 @@ def requires(action: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _record_refusal(action: str) -> None:
+    """Failed authorisations are audited (ASVS 16.3.2). Nothing else has happened in this
+    request yet (the check runs before the view), so the entry is committed on its own."""
+    from casework.audit.operations import record
+    from casework.extensions import db
+
+    record("authz.denied", user=current_user, endpoint=request.endpoint, needed=action)
+    db.session.commit()
 
 
 def public(view: F) -> F:

@@ -40,6 +40,7 @@ def _api_callers_use_tokens() -> None:
 
 def register_api(app: Flask) -> None:
     from casework.api import (
+        audit,
         auth,
         case_files,
         cases,
@@ -54,7 +55,7 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     app.before_request(_api_callers_use_tokens)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (auth, people, cases, case_files, workflows, referrals, services, stats):
+    for module in (auth, audit, people, cases, case_files, workflows, referrals, services, stats):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
         csrf.exempt(module.blp)  # bearer tokens are not ambient credentials
     # The OpenAPI document is public: it describes the API, it holds no data.
