@@ -117,13 +117,18 @@ REGULARISATION_OPEN = (
     "filed", "under_review", "information_requested", "decision_proposed", "appeal_lodged",
 )  # fmt: skip
 
-REGULARISATION: tuple[Transition, ...] = (
+# The office's review, the same for a first file and a renewal.
+OFFICE_REVIEW: tuple[Transition, ...] = (
     T("filed", "start_review", "under_review", CW),
     T("under_review", "request_information", "information_requested", CW,
       ("due_date", "comment"), starts=Deadline.INFORMATION),
     T("information_requested", "provide_information", "under_review", CW,
       stops=Deadline.INFORMATION),
     T("under_review", "propose_decision", "decision_proposed", CW, ("outcome", "reasons")),
+)  # fmt: skip
+
+REGULARISATION: tuple[Transition, ...] = (
+    *OFFICE_REVIEW,
     T("decision_proposed", "approve_decision", "accepted", SV,
       when="proposal_favourable", four_eyes=True),
     T("decision_proposed", "approve_decision", "rejected", SV,
@@ -180,12 +185,7 @@ ASYLUM: tuple[Transition, ...] = (
 )  # fmt: skip
 
 RENEWAL: tuple[Transition, ...] = (
-    T("filed", "start_review", "under_review", CW),
-    T("under_review", "request_information", "information_requested", CW,
-      ("due_date", "comment"), starts=Deadline.INFORMATION),
-    T("information_requested", "provide_information", "under_review", CW,
-      stops=Deadline.INFORMATION),
-    T("under_review", "propose_decision", "decision_proposed", CW, ("outcome", "reasons")),
+    *OFFICE_REVIEW,
     T("decision_proposed", "approve_decision", "accepted", SV,
       when="proposal_favourable", four_eyes=True),
     T("decision_proposed", "approve_decision", "rejected", SV,
