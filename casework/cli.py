@@ -23,9 +23,18 @@ def main() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from casework.audit.cli import audit_group
     from casework.auth.cli import create_user_command
     from casework.demo.cli import demo_command, setup_command
+    from casework.imports.cli import import_command
     from casework.reference.cli import reference_group
 
-    for command in (create_user_command, demo_command, setup_command, reference_group):
+    for command in (
+        audit_group,
+        create_user_command,
+        demo_command,
+        setup_command,
+        reference_group,
+        import_command,
+    ):
         app.cli.add_command(command)

@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import has_request_context, request
 
+from casework.audit.chain import canonical, link
 from casework.audit.models import AuditEntry
 from casework.extensions import db
+from casework.models_base import utcnow
 
 
 def client_address() -> str | None:
@@ -31,12 +33,14 @@ def record(
         record_id = record_id if record_id is not None else record.id
     user_id = getattr(user, "id", None) if user is not None and user.is_authenticated else None
     entry = AuditEntry(
+        at=utcnow(),
         user_id=user_id,
         action=action,
         record_type=record_type,
         record_id=record_id,
         client_address=client_address(),
-        data=data,
+        data=canonical(data),
     )
+    link(entry)
     db.session.add(entry)
     return entry
