@@ -107,10 +107,9 @@ def test_the_migration_chains_entries_written_before_it(tmp_path) -> None:
                 connection.execute(
                     text(
                         "INSERT INTO audit_entries (at, action, data, record_id) "
-                        "VALUES ('2025-05-0{0} 10:00:00.000000', 'old.entry', '{{\"n\": {0}}}', {0})".format(
-                            number + 1
-                        )
-                    )
+                        "VALUES (:at, 'old.entry', :data, :n)"
+                    ),
+                    {"at": f"2025-05-0{number + 1} 10:00:00.000000", "data": "{}", "n": number},
                 )
         upgrade()
         assert verify() == (3, None)
