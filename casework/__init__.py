@@ -70,10 +70,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from casework.auth.loading import end_stale_sessions
+    from casework.auth.views import require_enrolment
     from casework.policy import enforce_declared_policy
 
     app.before_request(enforce_declared_policy)
     app.before_request(end_stale_sessions)
+    app.before_request(require_enrolment)
 
     @app.after_request
     def no_store_for_pages(response):

@@ -9,7 +9,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from casework.api.problems import abort_problem
-from casework.auth.operations import authenticate, issue_token
+from casework.auth import second_factor as mfa
+from casework.auth.operations import (
+    SignInResult,
+    authenticate,
+    complete_sign_in,
+    issue_token,
+    second_factor_failed,
+)
 from casework.extensions import db, limiter
 from casework.people.schemas import OrganisationRefSchema
 from casework.policy import public, requires
@@ -21,6 +28,10 @@ blp = Blueprint("api_auth", __name__, description="Sign-in and the caller's iden
 class TokenRequestSchema(Schema):
     email = fields.String(required=True)
     password = fields.String(required=True, load_only=True)
+    otp = fields.String(
+        load_only=True,
+        metadata={"description": "The second factor's code, when the account has one."},
+    )
 
 
 class TokenSchema(Schema):
@@ -51,6 +62,17 @@ def _signin_limit() -> str:
 def create_token(credentials: dict):
     """Exchange an email and password for a bearer token."""
     result = authenticate(credentials["email"], credentials["password"], channel="api")
+    if result.needs_second_factor or (result.ok and mfa.required_for(result.user)):
+        user = result.user
+        if not user.has_second_factor:
+            db.session.commit()
+            abort_problem(401, "Unauthorized", "Set up a second factor in the web app first.")
+        if not credentials.get("otp") or not mfa.check_code(user, credentials["otp"]):
+            second_factor_failed(user, channel="api")
+            db.session.commit()
+            abort_problem(401, "Unauthorized", "A valid second-factor code (otp) is required.")
+        complete_sign_in(user, channel="api")
+        result = SignInResult(user=user)
     if not result.ok:
         db.session.commit()  # the failure is counted and audited
         if result.locked_until is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from casework.auth.passwords import password_problems
 from casework.i18n import LANGUAGE_NAMES
@@ -33,6 +33,18 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code from your authenticator app, or a recovery code"),
+        validators=[DataRequired(), Length(max=20)],
+    )
+
+
+class EnrolSecondFactorForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[Optional()])
+    code = StringField(_l("Code shown by the app"), validators=[Optional(), Length(max=10)])
 
 
 class PreferencesForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.admin.models import Organisation
@@ -31,6 +31,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Bumped by sign-out, password change and deactivation: older session cookies stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_signin_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Second factor (TOTP). The last accepted time step refuses a replayed code; recovery codes
+    # are kept as SHA-256 digests and each works once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_codes: Mapped[list[str] | None] = mapped_column(JSON)
     organisation: Mapped[Organisation] = relationship()
 
     @property
@@ -39,6 +45,10 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     @property
     def is_locked(self) -> bool:

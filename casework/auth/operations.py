@@ -30,10 +30,12 @@ class AccountLocked(Exception):
 class SignInResult:
     user: User | None
     locked_until: datetime | None = None
+    # The password was right, and the account has a second factor still to check.
+    needs_second_factor: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.user is not None and self.locked_until is None
+        return self.user is not None and self.locked_until is None and not self.needs_second_factor
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -69,13 +71,27 @@ def authenticate(email: str, password: str, *, channel: str) -> SignInResult:
         )
         return SignInResult(user=None)
 
-    user.failed_signins = 0
-    user.locked_until = None
-    user.last_signin_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    record("auth.signin", user=_as_actor(user), record=user, channel=channel)
+    if user.has_second_factor:
+        record("auth.password_accepted", user=_as_actor(user), record=user, channel=channel)
+        return SignInResult(user=user, needs_second_factor=True)
+    complete_sign_in(user, channel=channel)
     return SignInResult(user=user)
+
+
+def complete_sign_in(user: User, *, channel: str) -> None:
+    user.failed_signins = 0
+    user.locked_until = None
+    user.last_signin_at = utcnow()
+    record("auth.signin", user=_as_actor(user), record=user, channel=channel)
+
+
+def second_factor_failed(user: User, *, channel: str) -> None:
+    """A wrong or replayed code counts towards the lockout, like a wrong password."""
+    now = utcnow()
+    _count_failure(user, now)
+    record("auth.second_factor_failed", user=_as_actor(user), record=user, channel=channel)
 
 
 def _count_failure(user: User, now: datetime) -> None:
