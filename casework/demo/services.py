@@ -154,11 +154,14 @@ def _walk_ins(rng: random.Random, provider: Organisation) -> int:
     ngo_user = _staff(provider.code, Role.NGO)
     if ngo_user is None:
         return 0
-    names = [("Kouassi", "Adjoua", "F", "CI"), ("Camara", "Sekou", "M", "GN"),
-             ("Mbeki", "Grace", "F", "CD"), ("Bamba", "Ibrahim", "M", "ML")]  # fmt: skip
-    for family, given, sex, nationality in names:
+    names = [("Kouassi", "Adjoua", "كواسي", "أدجوا", "F", "CI"),
+             ("Camara", "Sekou", "كامارا", "سيكو", "M", "GN"),
+             ("Mbeki", "Grace", "مبيكي", "غريس", "F", "CD"),
+             ("Bamba", "Ibrahim", "بامبا", "إبراهيم", "M", "ML")]  # fmt: skip
+    for family, given, family_ar, given_ar, sex, nationality in names:
         person = register_person(
-            {"family_name": family, "given_names": given, "sex": sex,
+            {"family_name": family, "given_names": given, "family_name_ar": family_ar,
+             "given_names_ar": given_ar, "sex": sex,
              "nationality": nationality,
              "date_of_birth": date(1990 + rng.randint(0, 12), rng.randint(1, 12), 1),
              "date_of_birth_approximate": True},

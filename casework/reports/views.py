@@ -7,8 +7,9 @@ charts (`charts.py`) and write the files (`exports.py`).
 
 from __future__ import annotations
 
+from babel.numbers import format_percent as babel_percent
 from flask import Blueprint, abort, render_template, request
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -52,8 +53,6 @@ PUBLICATION_VALUES = {"0": False, "false": False, "no": False, "1": True, "true"
 
 def format_percent(value) -> str:
     """A rate (a fraction at full precision) as a percentage rounded to 0.1 for display."""
-    from babel.numbers import format_percent as babel_percent
-
     if value is None:
         return "—"
     if isinstance(value, str):  # suppressed
@@ -62,18 +61,11 @@ def format_percent(value) -> str:
 
 
 def format_count(value) -> str:
-    from flask_babel import format_decimal
-
     if value is None:
         return "—"
     if isinstance(value, str):
         return value
     return format_decimal(value)
-
-
-@bp.app_template_filter("percent")
-def percent_filter(value) -> str:
-    return format_percent(value)
 
 
 def format_cell(column: str, value) -> str:
@@ -100,8 +92,8 @@ def _chart(rows, series, chart_id, title, *, rates=False) -> dict | None:
     return {"svg": svg, "legend": series if len(series) > 1 else []}
 
 
-def _section(id_, title, table: StatTable, columns, *, chart=None, rows=None, total=True,
-             export=None, definition=None, note=None, wide=None) -> dict:  # fmt: skip
+def _section(id_, title, table: StatTable, columns, *, chart=None, rows=None, definition=None,
+             note=None, wide=None) -> dict:  # fmt: skip
     """A table of the dashboard; `wide` ones show their chart above the table, others beside."""
     return {
         "wide": len(columns) > 4 if wide is None else wide,
@@ -110,9 +102,9 @@ def _section(id_, title, table: StatTable, columns, *, chart=None, rows=None, to
         "chart": chart,
         "table": table,
         "rows": table.rows if rows is None else rows,
-        "total": table.total if total else None,
+        "total": table.total,
         "columns": columns,
-        "export": export or (table.name, table.group_by),
+        "export": (table.name, table.group_by),
         "definition": definition,
         "note": note,
     }

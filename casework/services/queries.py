@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import selectinload
 
 from casework.admin.models import Organisation
 from casework.auth.models import User
 from casework.extensions import db
 from casework.people.models import VULNERABILITIES, Person
-from casework.people.normalise import fold
 from casework.people.queries import PeopleFilter, search_people
 from casework.policy import Role, assistance_scope, referrals_scope
 from casework.reference.models import Programme, Service
@@ -198,24 +197,8 @@ def shared_vulnerabilities(user: User, people: list[Person]) -> dict[int, list[s
 
 
 def ngo_people_search(user: User, criteria: PeopleFilter) -> Select:
-    """An NGO's search: its walk-ins on every criterion, and the people referred to it on the
-    fields of the NGO view only (names, nationality, sex), so that no criterion (a date of
-    birth, a document number) can probe what the NGO view hides."""
-    own = (
-        search_people(user, criteria)
-        .where(Person.organisation_id == user.organisation_id)
-        .with_only_columns(Person.id)
-    )
-    referred = select(Person.id).where(referred_people_scope(user))
-    if criteria.document_number or criteria.date_of_birth:
-        referred = referred.where(false())
-    for word in fold(criteria.q).split():
-        referred = referred.where(Person.search_text.contains(word, autoescape=True))
-    if criteria.nationality:
-        referred = referred.where(Person.nationality == criteria.nationality.upper())
-    if criteria.sex:
-        referred = referred.where(Person.sex == criteria.sex)
-    return select(Person).where(or_(Person.id.in_(own), Person.id.in_(referred)))
+    """An NGO's search: people.queries.search_people applies the NGO's limits itself."""
+    return search_people(user, criteria)
 
 
 def assistance_of_referral(user: User, referral: Referral) -> list[AssistanceRecord]:

@@ -376,7 +376,7 @@ def _referral_page(
         and referral.state in {s.value for s in ASSISTANCE_STATES}
     ):
         assistance_form = forms.get("assistance") or AssistanceForm(
-            service_code=referral.service_code
+            formdata=None, service_code=referral.service_code
         )
     records = list(
         db.session.scalars(
@@ -581,7 +581,10 @@ def _distribution_candidates() -> dict[str, tuple[str, Referral | Person]]:
         candidates[f"r{referral.id}"] = (label, referral)
     walk_ins = db.session.scalars(
         select(Person)
-        .where(Person.organisation_id == current_user.organisation_id)
+        .where(
+            Person.organisation_id == current_user.organisation_id,
+            Person.merged_into_id.is_(None),
+        )
         .order_by(Person.family_name, Person.given_names)
     )
     walk_in = _("walk-in")
