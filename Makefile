@@ -8,7 +8,7 @@ PORT ?= 5000
 
 help:
 	@echo "make run    - install, migrate, load reference and demo data, serve on http://127.0.0.1:$(PORT)"
-	@echo "make test   - install dev tools, ruff check, the whole test suite (PostgreSQL too with TEST_DATABASE_URL)"
+	@echo "make test   - install dev tools, ruff check, bandit (medium+), the whole test suite (PostgreSQL too with TEST_DATABASE_URL)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ run: $(VENV)/.installed translations
 
 test: $(VENV)/.installed-dev translations
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r casework -ll
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

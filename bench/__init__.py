@@ -16,4 +16,16 @@ BENCHMARKS = {
         "query plans.",
         "python -m bench.queue --cases 1000000 --database sqlite|postgresql|both [--reuse]",
     ),
+    "imports": (
+        "casework import on generated registers: the 27,650 files of 2014 (people, then case "
+        "files, then both again: idempotent) and a million people; time and the import "
+        "process's peak RSS.",
+        "python -m bench.imports [--rows 27650 --rows 1000000] [--database sqlite|postgresql]",
+    ),
+    "duplicates": (
+        "Duplicate detection: precision and recall at the threshold on labelled pairs "
+        "(bench.duplicates_data), and find_candidates against the raw blocking query at a "
+        "million people: p50/p95 and the ratio.",
+        "python -m bench.duplicates --people 1000000 --database sqlite|postgresql|both [--reuse]",
+    ),
 }

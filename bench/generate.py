@@ -132,6 +132,22 @@ STATS_COLUMNS = (
 JSON_COLUMNS = {"languages", "proposed_reasons"}
 
 
+def check_columns() -> None:
+    """Refuse to start when the model has a NOT NULL column the generator does not fill: the
+    schema moved on and the generator must learn it (nullable ones are left NULL)."""
+    from casework.cases.models import Case
+    from casework.people.models import Person
+
+    for table, filled in ((Case.__table__, case_columns()), (Person.__table__, PERSON_COLUMNS)):
+        missing = [
+            column.name
+            for column in table.columns
+            if not column.nullable and column.server_default is None and column.name not in filled
+        ]
+        if missing:
+            raise SystemExit(f"bench.generate does not fill {table.name}.{', '.join(missing)}")
+
+
 def case_columns() -> tuple[str, ...]:
     """The columns the generator fills: the base ones, plus those of the statistics
     dimensions the current model has (the schema moves; the generator follows)."""
@@ -519,6 +535,7 @@ def generate(
     from casework.extensions import db
     from casework.people.models import Person
 
+    check_columns()
     with app.app_context():
         engine = db.engine
     dialect = engine.dialect.name
@@ -623,25 +640,36 @@ def analyse(engine) -> None:
             connection.commit()
 
 
-def count_cases(app: Flask) -> int | None:
-    """How many cases the database holds (None when it is not built, or built by older
-    migrations than the project's head: the models would not match it)."""
+def database_state(app: Flask) -> tuple[int | None, str | None, str]:
+    """(cases held or None when there is no cases table, the database's migration revision,
+    the migrations' head)."""
     from alembic.script import ScriptDirectory
     from sqlalchemy import inspect
 
     from casework.extensions import db
 
     with app.app_context():
-        if not inspect(db.engine).has_table("alembic_version"):
-            return None
         config = app.extensions["migrate"].migrate.get_config()
         head = ScriptDirectory.from_config(config).get_current_head()
+        tables = inspect(db.engine)
+        if not (tables.has_table("alembic_version") and tables.has_table("cases")):
+            return None, None, head
         with db.engine.connect() as connection:
             revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
-            if revision != head:
-                print(f"  database at revision {revision}, the migrations' head is {head}")
-                return None
-            return connection.scalar(text("SELECT count(*) FROM cases"))
+            count = connection.scalar(text("SELECT count(*) FROM cases"))
+        return count, revision, head
+
+
+def upgrade_in_place(app: Flask) -> None:
+    """Bring a reused database to the migrations' head, as a deployment would."""
+    from flask_migrate import upgrade
+
+    from casework.extensions import db
+
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        analyse(db.engine)
 
 
 def prepare(
@@ -649,8 +677,9 @@ def prepare(
     postgres: str | None = None, seed: int = SEED, batch: int = DEFAULT_BATCH,
     use_copy: bool = True, checked: bool = False,
 ) -> tuple[Flask, Report | None]:  # fmt: skip
-    """An app on a database of `cases` files: the existing one with `reuse` when its count is
-    right, else a freshly generated one. Raises Unreachable for a PostgreSQL that is down."""
+    """An app on a database of `cases` files: with `reuse`, the existing one when its count is
+    right (upgraded by the migrations when they moved on), else a freshly generated one.
+    Raises Unreachable for a PostgreSQL that is down."""
     url = database_url(kind, cases, sqlite_path=sqlite_path, postgres=postgres)
     if kind == "postgresql":
         ensure_postgres_database(url)
@@ -658,12 +687,23 @@ def prepare(
         _remove_sqlite(url)
     app = create_bench_app(url)
     if reuse:
-        existing = count_cases(app)
-        if existing == cases:
+        existing, revision, head = database_state(app)
+        if existing == cases and revision != head and kind == "postgresql":
+            print(f"[{kind}] upgrading {safe_url(url)} from {revision} to {head}")
+            started = time.perf_counter()
+            upgrade_in_place(app)
+            print(f"[{kind}] upgraded in {time.perf_counter() - started:.1f} s")
+            revision = head
+        if existing == cases and revision == head:
             print(f"[{kind}] reusing {safe_url(url)} ({existing:,} cases)")
             return app, None
-        found = "no usable database" if existing is None else f"{existing:,} cases"
-        print(f"[{kind}] {safe_url(url)}: {found}, not {cases:,} cases: regenerating")
+        if existing == cases:
+            # SQLite's batch migrations copy whole tables: on a million files, regenerating
+            # is much faster than upgrading in place.
+            why = f"at revision {revision}, not {head}"
+        else:
+            why = "no usable database" if existing is None else f"{existing:,} cases"
+        print(f"[{kind}] {safe_url(url)}: {why}: regenerating")
         if kind == "sqlite":
             with app.app_context():
                 from casework.extensions import db

@@ -377,14 +377,18 @@ def print_plans(session, engine, user, queue, cursor, raw, raw_params, label) ->
 
     session.expunge_all()
     with StatementCatcher(engine) as catcher:
-        queue_page(user, queue, CaseFilter(), cursor=cursor, limit=LIMIT, today=TODAY)
+        page = queue_page(user, queue, CaseFilter(), cursor=cursor, limit=LIMIT, today=TODAY)
     statement, parameters = catcher.caught[-1]
+    with StatementCatcher(engine) as lazy:
+        show(page.items)
+    shown = f"; reading the rows as the page shows them: {len(lazy.caught)} more"
     with StatementCatcher(engine) as catcher:
         session.execute(raw, raw_params).all()
     raw_statement_, raw_parameters = catcher.caught[-1]
     app_plan = explain(session, statement, parameters)
     raw_plan = explain(session, raw_statement_, raw_parameters)
     print(f"\n--- {label}")
+    print(f"app statements: {len(catcher.caught)} for queue_page(){shown}")
     print("app SQL: " + " ".join(_shorten_columns(statement).split()))
     print(f"  params: {parameters}")
     print("app plan:")
@@ -401,8 +405,31 @@ def _shorten_columns(statement: str) -> str:
     """SELECT cases.id, ... 40 columns ... FROM: keep the SQL readable."""
     head, _, tail = statement.partition(" FROM ")
     if head.upper().startswith("SELECT") and tail:
-        return f"SELECT <{head.count(',') + 1} case columns> FROM {tail}"
+        return f"SELECT <{head.count(',') + 1} columns> FROM {tail}"
     return statement
+
+
+def try_eager_loading() -> None:
+    """--try-eager-load: what queue_page would cost if it loaded the applicant, the office and
+    the assignee with the page (joinedload) instead of one lazy SELECT per row. A what-if for
+    this process only: casework.cases.queries.page_by_keys is wrapped, casework/ is unchanged."""
+    from sqlalchemy.orm import joinedload
+
+    from casework.cases import queries
+    from casework.cases.models import Case
+
+    original = queries.page_by_keys
+
+    def page_by_keys(query, *args, **kwargs):
+        query = query.options(
+            joinedload(Case.applicant, innerjoin=True),
+            joinedload(Case.office, innerjoin=True),
+            joinedload(Case.assigned_to),
+        )
+        return original(query, *args, **kwargs)
+
+    queries.page_by_keys = page_by_keys
+    print("trying: queue_page with joinedload(applicant, office, assigned_to)")
 
 
 def try_indexes(engine, specs: list[str], *, create: bool) -> None:
@@ -504,6 +531,11 @@ def main(argv: list[str] | None = None) -> int:
         help="before measuring a database, wait for the 1-minute load average to drop below this",
     )
     parser.add_argument("--quiet-wait", type=float, default=900, help="seconds to wait at most")
+    parser.add_argument(
+        "--try-eager-load",
+        action="store_true",
+        help="what-if: queue_page loading applicant, office and assignee with the page",
+    )
     parser.add_argument("--no-explain", action="store_true")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -512,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
 
+    if args.try_eager_load:
+        try_eager_loading()
     results: list[Measure] = []
     generation = {}
     for kind in selected(args.database):

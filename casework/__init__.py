@@ -99,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     from casework.cases.views import bp as cases_bp
     from casework.imports.views import bp as imports_bp
     from casework.main.views import bp as main_bp
+    from casework.people.dp_views import bp as data_protection_bp
     from casework.people.views import bp as people_bp
     from casework.reference.views import bp as reference_bp
     from casework.reports.views import bp as reports_bp
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(services_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(data_protection_bp)
     register_api(app)
 
 

@@ -1,7 +1,8 @@
 """The `casework` command: a Flask CLI group with each domain's commands attached.
 
 `casework db upgrade` (and every Flask-Migrate command), `casework reference load`,
-`casework create-user`, `casework demo`, `casework setup`.
+`casework create-user`, `casework demo`, `casework setup`, `casework subject-access`,
+`casework retention apply`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def register_commands(app: Flask) -> None:
     from casework.auth.cli import create_user_command
     from casework.demo.cli import demo_command, setup_command
     from casework.imports.cli import import_command
+    from casework.people.dp_cli import retention_group, subject_access_command
     from casework.reference.cli import reference_group
 
     for command in (
@@ -36,5 +38,7 @@ def register_commands(app: Flask) -> None:
         setup_command,
         reference_group,
         import_command,
+        subject_access_command,
+        retention_group,
     ):
         app.cli.add_command(command)

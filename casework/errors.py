@@ -35,9 +35,14 @@ def problem(
     return response
 
 
-def _page(error: HTTPException) -> tuple[str, int]:
+def _page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     code = error.code or 500
-    return render_template("errors/error.html", code=code, error=error), code
+    return render_template("errors/error.html", code=code, error=error), code, _headers(error)
+
+
+def _headers(error: HTTPException) -> list[tuple[str, str]]:
+    """The error's own headers, such as a 405's `Allow` (RFC 9110), without its media type."""
+    return [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
 
 
 def handle_http_exception(error: HTTPException):
@@ -45,6 +50,7 @@ def handle_http_exception(error: HTTPException):
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or _webargs_errors(data)
         response = problem(error.code or 500, error.name, error.description, errors=errors)
+        response.headers.extend(_headers(error))
         if error.code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
         return response

@@ -15,6 +15,18 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.Raw())
 
 
+# Records' ids are PostgreSQL `integer`s: a larger number names no record.
+MAX_RECORD_ID = 2**31 - 1
+
+
+class RecordId(fields.Integer):
+    """A record's id in a request: documented and checked as a positive 32-bit integer, so that
+    an id out of range is refused (422), not sent to the database to fail there (a 500)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(validate=validate.Range(min=1, max=MAX_RECORD_ID), **kwargs)
+
+
 class ListArgsSchema(Schema):
     cursor = fields.String(load_default=None, metadata={"description": "From the last `next`."})
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))

@@ -66,6 +66,13 @@ class BaseSettings:
     PUBLIC_BASE_URL: str | None = None
     LOG_LEVEL = "INFO"
 
+    # Retention (law 09-08: data kept only as long as its purpose needs), in whole years:
+    # people whose every file is closed or withdrawn, counted from the last closing; people
+    # with no file (NGO walk-ins), counted from their last activity. `casework retention apply`
+    # anonymises them; the statistics columns of their files stay.
+    RETENTION_CLOSED_CASE_YEARS = 10
+    RETENTION_WALK_IN_YEARS = 5
+
 
 class DevelopmentSettings(BaseSettings):
     ENV_NAME = "development"
@@ -110,6 +117,8 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "API_TOKEN_HOURS": ("API_TOKEN_HOURS", int),
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", bool),
+    "RETENTION_CLOSED_CASE_YEARS": ("RETENTION_CLOSED_CASE_YEARS", int),
+    "RETENTION_WALK_IN_YEARS": ("RETENTION_WALK_IN_YEARS", int),
 }
 
 

@@ -37,6 +37,12 @@ def sample_url(rule, world: World) -> str:
         "filename": "css/casework.css",
         "record_id": 1,
         "service_code": "vaccination",
+        "pair_id": 1,
+        "merge_id": 1,
+        "import_id": 1,
+        "dataset": "people",
+        "file_format": "csv",
+        "template_language": "fr",
     }
     url = rule.rule
     for name in rule.arguments:

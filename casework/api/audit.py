@@ -13,7 +13,7 @@ from casework.audit.models import AuditEntry
 from casework.auth.models import User
 from casework.pagination import BadCursor, page_by_id_desc
 from casework.policy import requires
-from casework.schemas import ListArgsSchema, UtcDateTime, page_schema
+from casework.schemas import ListArgsSchema, RecordId, UtcDateTime, page_schema
 
 PREFIX = "/audit"
 blp = Blueprint("api_audit", __name__, description="The audit trail (auditors)")
@@ -21,13 +21,13 @@ blp = Blueprint("api_audit", __name__, description="The audit trail (auditors)")
 
 class AuditArgsSchema(ListArgsSchema):
     user = fields.String(metadata={"description": "Email of the acting user (exact)."})
-    user_id = fields.Integer()
+    user_id = RecordId()
     action = fields.String(
         validate=validate.Length(max=60),
         metadata={"description": "An action, or its prefix (person.)."},
     )
     record_type = fields.String(validate=validate.Length(max=40))
-    record_id = fields.Integer()
+    record_id = RecordId()
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
 

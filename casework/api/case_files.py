@@ -17,6 +17,7 @@ from casework.cases.errors import ActionForbidden
 from casework.cases.models import CaseDocument, VerificationStatus
 from casework.extensions import db
 from casework.policy import requires
+from casework.schemas import UtcDateTime
 
 PREFIX = "/cases"
 
@@ -47,8 +48,8 @@ class CaseDocumentSchema(Schema):
     size = fields.Integer()
     sha256 = fields.String()
     status = fields.String(metadata={"description": "pending, verified or rejected"})
-    uploaded_at = fields.DateTime()
-    verified_at = fields.DateTime(allow_none=True)
+    uploaded_at = UtcDateTime()
+    verified_at = UtcDateTime(allow_none=True)
 
 
 class DocumentChecklistItemSchema(Schema):

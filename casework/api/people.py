@@ -8,20 +8,24 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from casework.api.answers import commit_and_answer, committed
 from casework.api.problems import abort_problem
 from casework.conflicts import EditConflict
 from casework.extensions import db
 from casework.pagination import BadCursor, page_by_id_desc
 from casework.people import operations
+from casework.people.duplicates import PROBABLE, find_candidates, probable
 from casework.people.models import Person
 from casework.people.queries import PeopleFilter, search_people
 from casework.people.schemas import (
+    CandidatesSchema,
     PeopleArgsSchema,
     PersonForNGO,
     PersonForNGOSchema,
     PersonInSchema,
     PersonOutSchema,
     PersonPatchSchema,
+    RegisterArgsSchema,
     person_for_caller,
 )
 from casework.policy import Role, people_scope, requires
@@ -92,17 +96,33 @@ def list_people(args: dict):
 @blp.route("", methods=["POST"])
 @requires("person.register")
 @blp.arguments(PersonInSchema)
+@blp.arguments(RegisterArgsSchema, location="query")
 @blp.response(201, PersonOutSchema)
+@blp.alt_response(
+    409,
+    description="With `check_duplicates=true`: the person is probably already registered; "
+    "`candidates` lists them (id, score, reasons). Nothing was saved.",
+)
 @blp.doc(security=SECURITY)
-def create_person(values: dict):
-    """Register a person, held by your organisation."""
+def create_person(values: dict, args: dict):
+    """Register a person, held by your organisation; `check_duplicates=true` first looks for
+    the same person among those in your scope."""
     documents = values.pop("documents", [])
+    if args.get("check_duplicates"):
+        found = probable(find_candidates({**values, "documents": documents}, current_user))
+        if found:
+            abort_problem(
+                409,
+                "Conflict",
+                "This person is probably already registered: see `candidates`. Send the "
+                "request again without check_duplicates to register anyway.",
+                candidates=[candidate.as_json() for candidate in found],
+            )
     try:
         person = operations.register_person(values, by=current_user, documents=documents)
     except operations.PersonError as error:
         abort_problem(422, "Unprocessable Content", errors={error.field: [error.message]})
-    db.session.commit()
-    return person
+    return commit_and_answer(PersonOutSchema, person, 201)
 
 
 @blp.route("/<int:person_id>")
@@ -119,8 +139,7 @@ def get_person(person_id: int):
     view = reach_person_or_404(person_id)
     person = view.person if isinstance(view, PersonForNGO) else view
     operations.record_view(person, by=current_user, channel="api")
-    db.session.commit()
-    return jsonify(person_for_caller(view))
+    return committed(jsonify(person_for_caller(view)))
 
 
 @blp.route("/<int:person_id>", methods=["PATCH"])
@@ -147,7 +166,7 @@ def patch_person(values: dict, person_id: int):
         operations.update_person(person, values, by=current_user, expected_version=expected)
         for document in documents or []:
             operations.add_document(person, document, by=current_user)
-        db.session.commit()
+        return commit_and_answer(PersonOutSchema, person)
     except (EditConflict, StaleDataError):
         db.session.rollback()
         current = db.session.get(Person, person_id)
@@ -160,4 +179,19 @@ def patch_person(values: dict, person_id: int):
     except operations.PersonError as error:
         db.session.rollback()
         abort_problem(422, "Unprocessable Content", errors={error.field: [error.message]})
-    return person
+
+
+@blp.route("/<int:person_id>/duplicates")
+@requires("person.duplicates")
+@blp.response(200, CandidatesSchema)
+@blp.doc(security=SECURITY)
+def person_duplicates(person_id: int):
+    """The people in your scope who may be this person, best first (merged people and pairs
+    dismissed as different people left out)."""
+    person = db.session.scalar(
+        select(Person).where(Person.id == person_id, people_scope(current_user))
+    )
+    if person is None:
+        abort_problem(404, "Not Found", "No person with this id in your scope.")
+    candidates = find_candidates(person, current_user, limit=20)
+    return {"items": [c.as_json() for c in candidates], "probable": PROBABLE}

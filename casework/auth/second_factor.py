@@ -40,7 +40,8 @@ def qr_svg(uri: str) -> Markup:
     """The enrolment QR code as inline SVG (no script, no external image)."""
     svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#1d2b3a")
 
-    return Markup(svg)  # noqa: S704  # nosec B704 - segno's markup of a URI we built
+    # segno's markup of a URI we built.
+    return Markup(svg)  # noqa: S704  # nosec B704
 
 
 def _digest(code: str) -> str:

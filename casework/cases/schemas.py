@@ -6,17 +6,17 @@ from marshmallow import Schema, fields, validate
 
 from casework.cases.models import CaseKind
 from casework.cases.workflows import APPEAL_OUTCOMES, DECISION_REASONS, OUTCOMES, state_label
-from casework.schemas import ListArgsSchema, UtcDateTime
+from casework.schemas import ListArgsSchema, RecordId, UtcDateTime
 
 
 class CaseInSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in CaseKind]))
-    applicant_id = fields.Integer(required=True)
+    applicant_id = RecordId(required=True)
     category = fields.String(allow_none=True, validate=validate.Length(max=40))
-    member_ids = fields.List(fields.Integer(), load_default=list)
+    member_ids = fields.List(RecordId(), load_default=list)
     office_code = fields.String(allow_none=True, validate=validate.Length(max=12))
     operation = fields.String(allow_none=True, validate=validate.Length(max=20))
-    renewal_of = fields.Integer(allow_none=True, metadata={"description": "For kind=renewal."})
+    renewal_of = RecordId(allow_none=True, metadata={"description": "For kind=renewal."})
 
 
 class ActionInSchema(Schema):
@@ -36,7 +36,7 @@ class ActionInSchema(Schema):
 
 class AssignInSchema(Schema):
     version = fields.Integer(required=True)
-    assignee_id = fields.Integer(allow_none=True, required=True)
+    assignee_id = RecordId(allow_none=True, required=True)
 
 
 class NoteInSchema(Schema):

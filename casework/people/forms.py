@@ -126,6 +126,21 @@ class RegistrationDocumentForm(DocumentForm):
     number = StringField(_l("Number"), validators=[Optional(), Length(max=60)])
 
 
+class DuplicateWarningForm(FlaskForm):
+    """On the registration form, once probable duplicates were shown."""
+
+    save_anyway = BooleanField(_l("This is a different person: register anyway"))
+
+
+class MergeForm(FlaskForm):
+    """Merge a suspected pair: which record to keep, and why."""
+
+    keep = SelectField(_l("Record to keep"), validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Why these are the same person"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
 class SearchForm(FlaskForm):
     """Searches are posted, never put in the URL: names are personal data."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -10,7 +10,9 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -96,6 +98,11 @@ class Person(TimestampMixin, db.Model):
         UniqueConstraint(
             "organisation_id", "external_ref", name="uq_people_organisation_external_ref"
         ),
+        # Duplicate detection's blocks (casework.people.duplicates): the same name keys near a
+        # date of birth, or one name key on the same date of birth.
+        Index("ix_people_match_names", "match_family", "match_given", "date_of_birth"),
+        Index("ix_people_match_family_born", "match_family", "date_of_birth"),
+        Index("ix_people_match_given_born", "match_given", "date_of_birth"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     external_ref: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -123,6 +130,16 @@ class Person(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Folded copy of every name, in both scripts, for accent- and case-insensitive search.
     search_text: Mapped[str] = mapped_column(String(600), default="", index=True)
+    # Blocking keys of duplicate detection (casework.people.transliteration.name_key): the
+    # consonant skeleton of the family name and of the first given name, kept by the hook below.
+    match_family: Mapped[str | None] = mapped_column(String(40))
+    match_given: Mapped[str | None] = mapped_column(String(40))
+    # Set when a supervisor merged this record into another (casework.people.merge): the
+    # record stays for its history, out of searches and lists.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    # Set when the retention policy anonymised the record (casework.people.retention): names,
+    # contact details and documents are gone; the files' statistics stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     organisation: Mapped[Organisation] = relationship()
@@ -157,6 +174,12 @@ class Person(TimestampMixin, db.Model):
         names = (self.family_name, self.given_names, self.family_name_ar, self.given_names_ar)
         self.search_text = fold(" ".join(n for n in names if n))[:600]
 
+    def refresh_match_keys(self) -> None:
+        from casework.people.transliteration import name_key
+
+        self.match_family = name_key(self.family_name or self.family_name_ar)
+        self.match_given = name_key(self.given_names or self.given_names_ar, first_word=True)
+
     def __repr__(self) -> str:
         return f"<Person {self.id}>"
 
@@ -164,7 +187,11 @@ class Person(TimestampMixin, db.Model):
 @event.listens_for(Person, "before_insert")
 @event.listens_for(Person, "before_update")
 def _keep_search_text(_mapper, _connection, person: Person) -> None:
+    if person.anonymised_at is not None:  # nothing left to search for, nobody to match
+        person.search_text, person.match_family, person.match_given = "", None, None
+        return
     person.refresh_search_text()
+    person.refresh_match_keys()
 
 
 class IdentityDocument(db.Model):

@@ -11,6 +11,8 @@ from casework.audit.operations import record
 from casework.auth.models import User
 from casework.conflicts import EditConflict, check_version
 from casework.extensions import db
+from casework.people.data_protection import record_revision
+from casework.people.duplicates import note_suspected_pairs
 from casework.people.models import (
     Household,
     HouseholdMember,
@@ -40,6 +42,13 @@ PERSON_FIELDS = (
     "trafficking_victim",
     "vulnerability_notes",
 )
+
+
+# A change to one of these may make the person look like someone else (duplicate detection).
+IDENTITY_FIELDS = frozenset(
+    {"family_name", "given_names", "family_name_ar", "given_names_ar", "date_of_birth",
+     "date_of_birth_approximate", "nationality", "sex"}
+)  # fmt: skip
 
 
 class PersonError(ValueError):
@@ -85,6 +94,7 @@ def register_person(
     db.session.add(person)
     db.session.flush()
     record("person.create", user=by, record=person)
+    note_suspected_pairs(person)
     return person
 
 
@@ -96,11 +106,15 @@ def update_person(
     check_version(person, expected_version)
     cleaned = _clean(values)
     changed = [key for key, value in cleaned.items() if getattr(person, key) != value]
+    previous = {key: getattr(person, key) for key in changed}
     for key in changed:
         setattr(person, key, cleaned[key])
     if changed:
         db.session.flush()
         record("person.update", user=by, record=person, fields=sorted(changed))
+        record_revision(person, previous, by=by)  # the values, for the right of rectification
+        if IDENTITY_FIELDS.intersection(changed):
+            note_suspected_pairs(person)
     return changed
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from casework.extensions import db
 from casework.people.models import DocumentKind, Person, Sex
 from casework.reference.models import Country, Prefecture
-from casework.schemas import ListArgsSchema
+from casework.schemas import ListArgsSchema, UtcDateTime
 
 
 def _country_exists(code: str) -> None:
@@ -102,8 +102,8 @@ class PersonOutSchema(Schema):
     )
     organisation = fields.Nested(OrganisationRefSchema)
     version = fields.Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class PersonForNGO:
@@ -160,3 +160,35 @@ class PeopleArgsSchema(ListArgsSchema):
     sex = fields.String(validate=validate.OneOf([s.value for s in Sex]))
     date_of_birth = fields.Date()
     document_number = fields.String()
+
+
+class RegisterArgsSchema(Schema):
+    check_duplicates = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Refuse (409, with the candidates) a person who is probably already "
+            "registered in your scope. Send again without it to register anyway."
+        },
+    )
+
+
+class CandidateSchema(Schema):
+    """A person who may be the same as another, with the likeness and why."""
+
+    id = fields.Integer(metadata={"description": "The candidate person's id."})
+    score = fields.Float(metadata={"description": "Likeness from 0 to 1."})
+    reasons = fields.List(
+        fields.String(),
+        metadata={
+            "description": "What agrees: name, name swapped, Arabic name, date of birth exact, "
+            "date of birth within 1 year (approximate), date of birth close, same nationality, "
+            "same document number."
+        },
+    )
+
+
+class CandidatesSchema(Schema):
+    items = fields.List(fields.Nested(CandidateSchema))
+    probable = fields.Float(
+        metadata={"description": "The score from which it is probably one person."}
+    )

@@ -13,9 +13,11 @@ from casework.conflicts import EditConflict, parse_version
 from casework.extensions import db
 from casework.pagination import BadCursor, page_by_id_desc
 from casework.people import operations
+from casework.people.duplicates import find_candidates, probable, reason_label
 from casework.people.forms import (
     AddMemberForm,
     DocumentForm,
+    DuplicateWarningForm,
     PersonForm,
     RegistrationDocumentForm,
     SearchForm,
@@ -85,19 +87,34 @@ def search():
 def register():
     form = PersonForm()
     document_form = RegistrationDocumentForm(prefix="doc")
+    warning_form = DuplicateWarningForm(prefix="dup", meta={"csrf": False})
+    candidates: list = []
     if form.validate_on_submit() and document_form.validate():
         documents = [document_form.document_values()] if document_form.number.data else []
-        try:
-            person = operations.register_person(
-                form.person_values(), by=current_user, documents=documents
+        values = form.person_values()
+        if not warning_form.save_anyway.data:
+            # Warn before saving a probable duplicate: the caseworker looks, then decides.
+            candidates = probable(
+                find_candidates({**values, "documents": documents}, current_user, load=True)
             )
-        except operations.PersonError as error:
-            getattr(form, error.field).errors.append(error.message)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is registered.", name=person.full_name), "success")
-            return redirect(url_for("people.view", person_id=person.id))
-    return render_template("people/form.html", form=form, document_form=document_form, person=None)
+        if not candidates:
+            try:
+                person = operations.register_person(values, by=current_user, documents=documents)
+            except operations.PersonError as error:
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("%(name)s is registered.", name=person.full_name), "success")
+                return redirect(url_for("people.view", person_id=person.id))
+    return render_template(
+        "people/form.html",
+        form=form,
+        document_form=document_form,
+        person=None,
+        candidates=candidates,
+        warning_form=warning_form,
+        reason_label=reason_label,
+    )
 
 
 @bp.route("/people/<int:person_id>")
@@ -130,17 +147,21 @@ def _holds(person_id: int) -> bool:
 
 def _person_page(person: Person, document_form: DocumentForm, status: int = 200):
     from casework.cases.queries import cases_of_person
+    from casework.people.data_protection import data_protection_panel
+    from casework.people.merge import merge_of
     from casework.services.panels import person_services
 
     household = person.membership.household if person.membership else None
     return render_template(
         "people/view.html",
         person=person,
+        merged_by=merge_of(person) if person.merged_into_id else None,
         household=household,
         document_form=document_form,
         household_form=VersionForm(),
         cases=cases_of_person(current_user, person) if can(current_user, "case.view") else [],
         services_panel=person_services(current_user, person),
+        data_protection=data_protection_panel(current_user, person),
     ), status
 
 
@@ -278,3 +299,7 @@ def remove_member(household_id: int, member_id: int):
         db.session.rollback()
         flash(_("Remove the other members before the head of household."), "warning")
     return redirect(url_for("people.household", household_id=household_id))
+
+
+# The duplicate review pages add their routes to this blueprint.
+from casework.people import duplicate_views  # noqa: E402, F401

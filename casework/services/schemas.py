@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from casework.auth.models import User
 from casework.policy import Role
-from casework.schemas import ListArgsSchema
+from casework.schemas import ListArgsSchema, RecordId, UtcDateTime
 from casework.services.models import AssistanceRecord, Referral, ReferralState
 from casework.services.operations import URGENCIES, referral_allowed_actions, side_of
 from casework.services.referral_flow import SENDER
@@ -39,9 +39,9 @@ class ConsentInSchema(Schema):
 
 
 class ReferralInSchema(Schema):
-    person_id = fields.Integer(required=True)
+    person_id = RecordId(required=True)
     service_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    provider_id = fields.Integer(
+    provider_id = RecordId(
         required=True, metadata={"description": "An organisation offering the service."}
     )
     purpose = fields.String(required=True, validate=validate.Length(max=4000))
@@ -94,7 +94,7 @@ class AssistanceInSchema(Schema):
     place = fields.String(allow_none=True, validate=validate.Length(max=200))
     outcome = fields.String(allow_none=True, validate=validate.Length(max=200))
     notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    corrects_id = fields.Integer(
+    corrects_id = RecordId(
         allow_none=True,
         metadata={"description": "The record of this referral this one corrects (replaces)."},
     )
@@ -197,10 +197,10 @@ class ReferralSchema(Schema):
     allowed_actions = fields.List(
         fields.String(), metadata={"description": "What you may do with it now."}
     )
-    responded_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    responded_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
     version = fields.Integer()
 
 
@@ -219,7 +219,7 @@ class AssistanceSchema(Schema):
     corrects_id = fields.Integer(allow_none=True)
     superseded = fields.Boolean(metadata={"description": "A later record corrects this one."})
     batch = fields.String(allow_none=True)
-    recorded_at = fields.DateTime()
+    recorded_at = UtcDateTime()
 
 
 class SdgTargetSchema(TrilingualSchema):

@@ -49,6 +49,7 @@ ASSISTANCE = {
 ID_ROUTES = {
     ("/api/v1/people/<int:person_id>", "GET"): ("person", None),
     ("/api/v1/people/<int:person_id>", "PATCH"): ("person", {"phone": "+212 600", "version": 1}),
+    ("/api/v1/people/<int:person_id>/duplicates", "GET"): ("person", None),
     ("/api/v1/referrals/<int:referral_id>", "GET"): ("referral", None),
     ("/api/v1/referrals/<int:referral_id>/actions/<string:action>", "POST"): (
         "referral",
