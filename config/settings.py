@@ -29,6 +29,8 @@ class BaseSettings:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)  # absolute limit of a signed-in session
     SESSION_IDLE_MINUTES = 30
+    # Bulk exports of personal data ask for the password again (or a fresh API token).
+    REAUTH_MINUTES = 5
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600

@@ -133,6 +133,14 @@ def sign_in(client: FlaskClient, email: str, password: str | None = None):
     )
 
 
+def reauthenticate(client: FlaskClient) -> None:
+    """As if the user had just typed the password again (bulk exports ask for it)."""
+    import time
+
+    with client.session_transaction() as session:
+        session["reauthenticated_at"] = time.time()
+
+
 def api_token(client: FlaskClient, email: str) -> dict[str, str]:
     from tests.factories import PASSWORD
 

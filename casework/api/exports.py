@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from casework.api.case_files import BINARY
+from casework.auth.reauth import requires_recent_authentication
 from casework.imports import exports
 from casework.policy import requires
 
@@ -20,7 +21,9 @@ def _route(dataset: str, fmt: str, summary: str):
     content_type = exports.CSV_TYPE if fmt == "csv" else exports.XLSX_TYPE
 
     @requires("export.people")
+    @requires_recent_authentication
     @blp.response(200, BINARY, content_type=content_type, description=summary)
+    @blp.alt_response(401, description="The token is older than REAUTH_MINUTES: sign in again")
     @blp.doc(security=SECURITY, summary=summary)
     def view():
         return exports.export_response(dataset, fmt, current_user, channel="api")

@@ -47,6 +47,10 @@ class EnrolSecondFactorForm(FlaskForm):
     code = StringField(_l("Code shown by the app"), validators=[Optional(), Length(max=10)])
 
 
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()])
+
+
 class PreferencesForm(FlaskForm):
     preferred_language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
 

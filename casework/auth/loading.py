@@ -39,6 +39,7 @@ def load_api_user() -> None:
     so that a browser's ambient cookie cannot be used for cross-site API calls."""
     token = bearer_token()
     user = user_for_token(token) if token else None
+    g.api_token_created_at = getattr(user, "_token_created_at", None)
     g._login_user = user if user is not None else login_manager.anonymous_user()
 
 

@@ -137,7 +137,10 @@ def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utcnow():
         return None
-    return row.user if row.user.active else None
+    if not row.user.active:
+        return None
+    row.user._token_created_at = row.created_at  # for re-authentication checks
+    return row.user
 
 
 def create_user(

@@ -24,6 +24,7 @@ from casework.auth.forms import (
     ConfirmForm,
     EnrolSecondFactorForm,
     PreferencesForm,
+    ReauthenticateForm,
     SecondFactorForm,
     SignInForm,
 )
@@ -37,6 +38,7 @@ from casework.auth.operations import (
     sign_out,
 )
 from casework.auth.passwords import verify_password
+from casework.auth.reauth import mark_reauthenticated
 from casework.extensions import db, limiter
 from casework.main.views import _safe_next
 from casework.policy import public, requires
@@ -185,6 +187,19 @@ def require_enrolment() -> None:
     if request.path.startswith("/api/"):
         return None
     return redirect(url_for("auth.manage_second_factor"))
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@requires("account.use")
+def confirm_password():
+    """Type the password again before a sensitive action (a bulk export)."""
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        if verify_password(current_user.password_hash, form.password.data):
+            mark_reauthenticated()
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("This is not your current password."))
+    return render_template("auth/confirm_password.html", form=form)
 
 
 @bp.route("/sign-out", methods=["POST"])

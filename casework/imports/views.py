@@ -33,6 +33,7 @@ from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired
 
 from casework.admin.models import Organisation
+from casework.auth.reauth import requires_recent_authentication
 from casework.extensions import db
 from casework.imports import exports, jobs, layouts, operations
 from casework.imports.models import KIND_LABELS, ImportJob, ImportKind
@@ -261,6 +262,7 @@ def exports_index():
 
 @bp.route("/exports/<any(people,cases):dataset>.<any(csv,xlsx):file_format>")
 @requires("export.people")
+@requires_recent_authentication
 def export(dataset: str, file_format: str):
     """Everything in the caller's scope, streamed; audited."""
     return exports.export_response(dataset, file_format, current_user, channel="web")

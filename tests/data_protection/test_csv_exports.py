@@ -24,7 +24,7 @@ from casework.extensions import db
 from casework.imports.operations import Report
 from casework.people.models import Person
 from tests.cases.helpers import new_case, request_context
-from tests.conftest import api_token
+from tests.conftest import api_token, reauthenticate
 from tests.data_protection.conftest import signed_in
 from tests.factories import World
 
@@ -83,6 +83,7 @@ def poisoned(app: Flask, world: World) -> World:
 def test_the_full_exports_escape_formulas(app: Flask, poisoned: World, dataset: str) -> None:
     token = api_token(app.test_client(), poisoned.users["caseworker"])
     client = signed_in(app, poisoned, "caseworker")
+    reauthenticate(client)  # bulk exports ask for the password again
     bodies = []
     for target, headers in ((client, None), (app.test_client(), token)):
         # Streamed bodies: read each before the next request starts.

@@ -10,11 +10,19 @@ from flask import Flask
 from openpyxl import load_workbook
 
 from casework.extensions import db
-from tests.conftest import api_token, sign_in
+from tests.conftest import api_token, reauthenticate
+from tests.conftest import sign_in as sign_in_only
 from tests.factories import World, make_person, user_by_key
 from tests.imports.helpers import audit_entries, run_cli
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def sign_in(client, email: str):
+    """Signed in, with the password just confirmed (bulk exports ask for it again)."""
+    response = sign_in_only(client, email)
+    reauthenticate(client)
+    return response
 
 
 def rows_of(response) -> list[dict[str, str]]:
@@ -150,3 +158,37 @@ def test_an_export_can_be_imported_back(app: Flask, world: World, tmp_path: Path
     imported = [person_by_ref(app, "T-0"), person_by_ref(app, "T-1")]
     assert FORMULA in {p.family_name for p in imported}  # the apostrophe was taken off
     assert "+212600000000" in {p.phone for p in imported}
+
+
+def test_a_bulk_export_asks_for_the_password_again(app: Flask, world: World) -> None:
+    client = app.test_client()
+    sign_in_only(client, world.users["caseworker"])
+    asked = client.get("/exports/people.csv")
+    assert asked.status_code == 302
+    assert "/account/confirm" in asked.headers["Location"]
+    wrong = client.post("/account/confirm?next=/exports/people.csv", data={"password": "nope"})
+    assert wrong.status_code == 200
+    from tests.factories import PASSWORD
+
+    confirmed = client.post(
+        "/account/confirm?next=/exports/people.csv", data={"password": PASSWORD}
+    )
+    assert confirmed.headers["Location"].endswith("/exports/people.csv")
+    assert client.get("/exports/people.csv").status_code == 200
+
+
+def test_an_api_bulk_export_needs_a_fresh_token(app: Flask, world: World) -> None:
+    from datetime import timedelta
+
+    from casework.auth.models import ApiToken
+
+    client = app.test_client()
+    headers = api_token(client, world.users["caseworker"])
+    assert client.get("/api/v1/exports/people.csv", headers=headers).status_code == 200
+    with app.app_context():
+        for token in db.session.scalars(db.select(ApiToken)):
+            token.created_at = token.created_at - timedelta(minutes=30)
+        db.session.commit()
+    stale = client.get("/api/v1/exports/people.csv", headers=headers)
+    assert stale.status_code == 401
+    assert stale.mimetype == "application/problem+json"
