@@ -28,4 +28,11 @@ BENCHMARKS = {
         "million people: p50/p95 and the ratio.",
         "python -m bench.duplicates --people 1000000 --database sqlite|postgresql|both [--reuse]",
     ),
+    "stats": (
+        "The statistics endpoints (/api/v1/stats/acceptance by office, nationality and month, "
+        "/processing, /programmes) through the test client with a national supervisor's token, "
+        "against the same GROUP BY / window-function SQL in raw text(), same run: p50/p95 and "
+        "the ratio, plus the query plans.",
+        "python -m bench.stats --cases 1000000 --database sqlite|postgresql|both [--reuse]",
+    ),
 }

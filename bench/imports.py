@@ -116,7 +116,10 @@ def prepare_database(kind: str, rows: int, postgres: str | None) -> str:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        url = postgres_url(postgres)
+        # Its own database: reset_database empties it, and the queue benchmark's million
+        # cases live in the default one.
+        url = postgres or "postgresql+psycopg://postgres@127.0.0.1:5432/casework_bench_imports"
+        url = postgres_url(url)
         ensure_postgres_database(url)
     app = create_bench_app(url)
     reset_database(app)

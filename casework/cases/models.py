@@ -56,6 +56,8 @@ class Case(TimestampMixin, db.Model):
         Index("ix_cases_assignee_state", "assigned_to_id", "state"),
         # National and regional supervisors' queues cut across offices by state.
         Index("ix_cases_state_filed", "state", "filed_on", "id"),
+        # A national or regional supervisor's "all files", newest first, with no office filter.
+        Index("ix_cases_filed", "filed_on", "id"),
         # Dashboards filter by kind and operation, then by region or office, over a period.
         Index("ix_cases_stats", "kind", "operation_code", "region_code", "office_id", "filed_on"),
         # An imported file keeps the register's reference, unique per office (casework.imports).
