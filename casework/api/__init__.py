@@ -55,7 +55,8 @@ class ProblemResponsesPlugin(BasePlugin):
 
 class RecordIdConverter(IntegerConverter):
     """`<int:...>` in the API's routes: a record id, a PostgreSQL `integer`. A larger number
-    names no record (404), instead of overflowing the database driver (a 500 on SQLite)."""
+    names no record (404), instead of failing in the database (a 500: out of range for
+    PostgreSQL's `integer`, or for SQLite's driver past 64 bits)."""
 
     def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", schemas.MAX_RECORD_ID)
@@ -113,7 +114,10 @@ def _nul_fields(value, name: str) -> Iterator[str]:
             yield name
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _nul_fields(item, f"{name}.{key}" if name else str(key))
+            member = f"{name}.{key}" if name else str(key)
+            if NUL in key:
+                yield member
+            yield from _nul_fields(item, member)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _nul_fields(item, f"{name}.{index}" if name else str(index))
@@ -158,16 +162,20 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     app.before_request(_api_callers_use_tokens)
     app.before_request(_refuse_nul_characters)
-    # The API's blueprints are registered last (casework.register_blueprints): their `int`
-    # path parameters, and only theirs, are bounded record ids.
-    app.url_map.converters["int"] = RecordIdConverter
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (
-        auth, audit, people, cases, case_files, workflows, referrals, services, stats, imports,
-        exports,
-    ):  # fmt: skip
-        api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
-        csrf.exempt(module.blp)  # bearer tokens are not ambient credentials
+    # The API's `int` path parameters, and only theirs, are bounded record ids (a rule takes
+    # its converters when it is added).
+    converters = app.url_map.converters
+    integer, converters["int"] = converters["int"], RecordIdConverter
+    try:
+        for module in (
+            auth, audit, people, cases, case_files, workflows, referrals, services, stats,
+            imports, exports,
+        ):  # fmt: skip
+            api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.PREFIX}")
+            csrf.exempt(module.blp)  # bearer tokens are not ambient credentials
+    finally:
+        converters["int"] = integer
     # The OpenAPI document is public: it describes the API, it holds no data.
     spec_view = app.view_functions["api-docs.openapi_json"]
 
