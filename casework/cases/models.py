@@ -96,6 +96,11 @@ class Case(TimestampMixin, db.Model):
     proposed_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision_text: Mapped[str | None] = mapped_column(Text)
+    # Sensitive fields (casework.policy.FIELD_RULES): the asylum seeker's account of why they
+    # fled, and the medical details behind a serious-illness application. Only the file's
+    # office and its supervisors read them; they may be encrypted at rest.
+    claim_narrative: Mapped[str | None] = mapped_column(Text)
+    medical_details: Mapped[str | None] = mapped_column(Text)
     first_instance_outcome: Mapped[str | None] = mapped_column(String(20))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     appeal_outcome: Mapped[str | None] = mapped_column(String(20))
