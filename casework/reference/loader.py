@@ -140,16 +140,20 @@ def load_programmes() -> int:
             )
         )
         for position, service in enumerate(item.get("services", [])):
-            db.session.merge(
-                Service(
-                    code=service["code"],
-                    programme_code=item["code"],
-                    position=position,
-                    **_names(service),
-                )
-            )
+            _load_service(service, item["code"], position)
         count += 1
     return count
+
+
+def _load_service(item: dict, programme_code: str, position: int) -> None:
+    """Services are the admins' catalogue once loaded (casework.services.catalogue): a release
+    adds the services it ships and places them, but never puts back a name an admin edited."""
+    service = db.session.get(Service, item["code"])
+    if service is None:
+        service = Service(code=item["code"], **_names(item))
+        db.session.add(service)
+    service.programme_code = programme_code
+    service.position = position
 
 
 def load_all() -> dict[str, int]:

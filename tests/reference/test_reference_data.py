@@ -313,6 +313,20 @@ def test_loading_puts_back_an_edited_name(ctx: Flask) -> None:
     assert db.session.get(Region, "04").name_fr == original
 
 
+def test_loading_keeps_a_service_name_an_admin_edited(ctx: Flask) -> None:
+    service = db.session.get(Service, "vaccination")
+    service.name_fr = "Vaccination (centre de santé de quartier)"
+    db.session.flush()
+
+    load_all()
+    db.session.flush()
+    db.session.expire_all()
+
+    assert db.session.get(Service, "vaccination").name_fr == (
+        "Vaccination (centre de santé de quartier)"
+    )
+
+
 def test_loading_puts_back_a_deleted_category(ctx: Flask) -> None:
     category = db.session.scalar(
         select(EligibilityCategory).filter_by(operation_code="REG-2014", code="work_contract")
