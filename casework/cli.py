@@ -2,7 +2,7 @@
 
 `casework db upgrade` (and every Flask-Migrate command), `casework reference load`,
 `casework create-user`, `casework demo`, `casework setup`, `casework subject-access`,
-`casework retention apply`.
+`casework stats rebuild|check`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def register_commands(app: Flask) -> None:
     from casework.imports.cli import import_command
     from casework.people.dp_cli import retention_group, subject_access_command
     from casework.reference.cli import reference_group
+    from casework.reports.cli import stats_group
 
     for command in (
         audit_group,
@@ -40,5 +41,6 @@ def register_commands(app: Flask) -> None:
         import_command,
         subject_access_command,
         retention_group,
+        stats_group,
     ):
         app.cli.add_command(command)

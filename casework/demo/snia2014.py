@@ -39,6 +39,7 @@ from casework.people.models import Person
 from casework.people.normalise import fold
 from casework.reference.models import Operation, Prefecture
 from casework.reports.definitions import COUNTS, with_rates
+from casework.reports.summary import rebuild as rebuild_processing_summary
 
 SCENARIO = "snia-2014"
 OPERATION = "REG-2014"
@@ -321,6 +322,7 @@ def load_snia2014(
         if progress is not None:
             progress(len(chunk))
     _update_counters(connection, writer.counters)
+    rebuild_processing_summary(connection)  # the rows went in through Core, not the ORM
     if connection.dialect.name == "postgresql":
         # Ids were given explicitly: move the sequences past them.
         for statement in SEQUENCE_RESETS:

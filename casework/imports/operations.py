@@ -82,6 +82,7 @@ from casework.imports.validation import (
 from casework.people.models import Person
 from casework.policy import Role
 from casework.reports.exports import safe_text
+from casework.reports.summary import add_cases
 
 log = logging.getLogger(__name__)
 
@@ -1009,7 +1010,13 @@ class CasesImporter(_Importer):
                 }
                 for row in changed
             ]
+            # A decided file whose operation or filing date changes moves to another bucket of
+            # the processing summary; new files are undecided (no processing time) and count
+            # nowhere yet.
+            moved = [row.existing["id"] for row in changed]
+            add_cases(self.connection, moved, sign=-1)
             self._update(values, columns)
+            add_cases(self.connection, moved)
             self.audit.add(
                 "case.update",
                 "cases",

@@ -37,6 +37,7 @@ from casework.reference.loader import load_all, read_data
 from casework.reference.models import LegacyRegion, Operation, Prefecture
 from casework.reports.definitions import ACCEPTED, COUNTS
 from casework.reports.queries import GROUPS, StatsFilter, acceptance
+from casework.reports.summary import ProcessingCount, differences
 
 PASSWORD = "snia 2014 demo passphrase"
 POSTGRES_SERVER = os.environ.get(
@@ -416,3 +417,10 @@ def test_every_office_is_in_its_old_region() -> None:
     for legacy, weights in snia2014.OFFICE_WEIGHTS.items():
         for code in weights:
             assert legacy_of[code] == legacy, code
+
+
+def test_the_processing_summary_counts_every_decided_file(ctx: Flask) -> None:
+    """The scenario writes its files through Core: it counts them into the summary table."""
+    decided = db.session.scalar(select(func.count()).where(Case.processing_days.is_not(None)))
+    assert db.session.scalar(select(func.sum(ProcessingCount.case_count))) == decided == 27_650
+    assert differences(db.session.connection()) == []
