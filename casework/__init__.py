@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     from casework.auth.passwords import configure_hasher
     from casework.db_setup import configure_database
     from casework.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from casework.field_encryption import init_app as configure_field_encryption
     from casework.i18n import register_i18n
     from casework.reports import summary as _summary  # noqa: F401 - keeps its table in step
     from casework.security import configure_security_headers
@@ -67,6 +68,7 @@ def register_extensions(app: Flask) -> None:
     register_i18n(app)
     configure_security_headers(app)
     configure_hasher(app.config.get("ARGON2_PARAMETERS"))
+    configure_field_encryption(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 `casework db upgrade` (and every Flask-Migrate command), `casework reference load`,
 `casework create-user`, `casework demo`, `casework setup`, `casework subject-access`,
+`casework retention apply`, `casework keys generate|status|rotate`,
 `casework stats rebuild|check`.
 """
 
@@ -28,6 +29,7 @@ def register_commands(app: Flask) -> None:
     from casework.auth.cli import create_user_command
     from casework.demo.cli import demo_command, setup_command
     from casework.imports.cli import import_command
+    from casework.keys_cli import keys_group
     from casework.people.dp_cli import retention_group, subject_access_command
     from casework.reference.cli import reference_group
     from casework.reports.cli import stats_group
@@ -41,6 +43,7 @@ def register_commands(app: Flask) -> None:
         import_command,
         subject_access_command,
         retention_group,
+        keys_group,
         stats_group,
     ):
         app.cli.add_command(command)

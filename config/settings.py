@@ -75,6 +75,12 @@ class BaseSettings:
     RETENTION_CLOSED_CASE_YEARS = 10
     RETENTION_WALK_IN_YEARS = 5
 
+    # Encryption at rest of the sensitive fields (casework.field_encryption): comma-separated
+    # `keyid:base64url-32-byte-key`, the first encrypting new writes. Empty: stored in clear.
+    # Production may set FIELD_ENCRYPTION_REQUIRED=1 to refuse to start without keys.
+    FIELD_ENCRYPTION_KEYS = ""
+    FIELD_ENCRYPTION_REQUIRED = False
+
 
 class DevelopmentSettings(BaseSettings):
     ENV_NAME = "development"
@@ -121,6 +127,8 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", bool),
     "RETENTION_CLOSED_CASE_YEARS": ("RETENTION_CLOSED_CASE_YEARS", int),
     "RETENTION_WALK_IN_YEARS": ("RETENTION_WALK_IN_YEARS", int),
+    "FIELD_ENCRYPTION_KEYS": ("FIELD_ENCRYPTION_KEYS", str),
+    "FIELD_ENCRYPTION_REQUIRED": ("FIELD_ENCRYPTION_REQUIRED", bool),
 }
 
 

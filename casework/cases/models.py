@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from casework.admin.models import Organisation
 from casework.auth.models import User
 from casework.extensions import db
+from casework.field_encryption import EncryptedText
 from casework.models_base import TimestampMixin, utcnow
 from casework.people.models import Person
 from casework.reference.models import Operation
@@ -99,8 +100,8 @@ class Case(TimestampMixin, db.Model):
     # Sensitive fields (casework.policy.FIELD_RULES): the asylum seeker's account of why they
     # fled, and the medical details behind a serious-illness application. Only the file's
     # office and its supervisors read them; they may be encrypted at rest.
-    claim_narrative: Mapped[str | None] = mapped_column(Text)
-    medical_details: Mapped[str | None] = mapped_column(Text)
+    claim_narrative: Mapped[str | None] = mapped_column(EncryptedText("cases.claim_narrative"))
+    medical_details: Mapped[str | None] = mapped_column(EncryptedText("cases.medical_details"))
     first_instance_outcome: Mapped[str | None] = mapped_column(String(20))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     appeal_outcome: Mapped[str | None] = mapped_column(String(20))

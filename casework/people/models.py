@@ -15,7 +15,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
     event,
 )
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.admin.models import Organisation
 from casework.extensions import db
+from casework.field_encryption import EncryptedText
 from casework.models_base import TimestampMixin
 from casework.people.normalise import fold, fold_document_number
 from casework.reference.models import Country, Prefecture
@@ -123,7 +123,9 @@ class Person(TimestampMixin, db.Model):
     serious_illness: Mapped[bool] = mapped_column(Boolean, default=False)
     disability: Mapped[bool] = mapped_column(Boolean, default=False)
     trafficking_victim: Mapped[bool] = mapped_column(Boolean, default=False)
-    vulnerability_notes: Mapped[str | None] = mapped_column(Text)
+    vulnerability_notes: Mapped[str | None] = mapped_column(
+        EncryptedText("people.vulnerability_notes")
+    )
     # The organisation that holds the record: the office that registered the person, or the
     # NGO that registered a walk-in beneficiary. Scope rules start from it.
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
