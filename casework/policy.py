@@ -7,13 +7,35 @@ Two parts, both meant to be read aloud:
   holds"), written as query filters so that lists, searches and exports can never leak a record
   that a single-record check would refuse.
 
+* `FIELD_RULES`: who reads and who writes the sensitive fields of a record they reach
+  ("the claim narrative of an asylum file is read by the file's office and its supervisors").
+
 Anything not listed is refused: deny by default. Every view must declare its action with
 `@requires(...)` or `@public`; a view with neither answers 403 (see `enforce_declared_policy`).
+
+The sensitive fields (issue #7, item 5), as decided:
+
+* the claim narrative (asylum files) and the medical details (serious-illness files) are read
+  by the caseworkers of the file's office and by the supervisors of its region (or national),
+  exactly the records `cases_scope` gives them; they are written only by the caseworkers of
+  the file's office, and only while the file is under examination (filed, until a decision is
+  proposed: a proposal is judged on what it was proposed with, and sending it back makes the
+  fields writable again). Nobody else ever receives them: not NGOs, admins nor auditors;
+* a person's vulnerability notes are read by the caseworkers of the office holding the person
+  or having them in a file, by the supervisors of those offices, and by the NGO that
+  registered the person as a walk-in (its staff wrote them); they are written by those
+  caseworkers and that NGO. An NGO never reads them for a person merely referred to it, and a
+  caseworker who reaches an NGO's walk-in only through the person's consent to share with the
+  office does not read the NGO's notes: the consent shares the person, not the NGO's
+  assessment (`sensitive_people_scope`);
+* full exports (CSV, XLSX) never carry any of them: a bulk copy is not necessary for any
+  purpose, and one leaked spreadsheet would expose every file at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,6 +82,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Law 09-08: export everything held about one person (right of access); anonymise the
     # people past their retention period (`casework retention apply --by`)
     "person.subject_access": frozenset({SUPERVISOR}),
+    # A person's vulnerability notes (FIELD_RULES below; NGOs: their own walk-ins only)
+    "person.sensitive.view": frozenset({CASEWORKER, SUPERVISOR, NGO}),
+    "person.sensitive.edit": frozenset({CASEWORKER, NGO}),
     "retention.run": frozenset({ADMIN}),
     "household.view": frozenset({CASEWORKER, SUPERVISOR}),
     "household.manage": frozenset({CASEWORKER}),
@@ -72,6 +97,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "case.document.upload": frozenset({CASEWORKER}),
     "case.document.verify": frozenset({CASEWORKER}),
     "case.document.download": frozenset({CASEWORKER, SUPERVISOR}),
+    # Sensitive fields (FIELD_RULES below): the claim narrative and the medical details
+    "case.sensitive.view": frozenset({CASEWORKER, SUPERVISOR}),
+    "case.sensitive.edit": frozenset({CASEWORKER}),
     "workflow.view": frozenset({CASEWORKER, SUPERVISOR, ADMIN, AUDITOR}),
     # Integration services: consent, referrals, assistance
     "consent.record": frozenset({CASEWORKER, NGO}),
@@ -169,6 +197,32 @@ def people_scope(user: User) -> ColumnElement[bool]:
     return or_(Person.organisation_id.in_(offices), in_files, as_members, shared)
 
 
+def sensitive_people_scope(user: User) -> ColumnElement[bool]:
+    """The people whose vulnerability notes `user` reaches: NGO staff their own walk-ins;
+    caseworkers the people their office holds or has in a file; supervisors the same for the
+    agency offices they oversee. Unlike `people_scope`, neither a referral to an NGO nor a
+    consent to share a walk-in with an office gives the notes."""
+    from casework.cases.models import Case, CaseMember
+    from casework.people.models import Person
+
+    role = Role(user.role)
+    if role == NGO:
+        return Person.organisation_id == user.organisation_id
+    if role == CASEWORKER:
+        offices = select(literal(user.organisation_id))
+    elif role == SUPERVISOR:
+        offices = agency_offices(user)
+    else:
+        return false()
+    in_files = exists().where(Case.applicant_id == Person.id, Case.office_id.in_(offices))
+    as_members = exists().where(
+        CaseMember.person_id == Person.id,
+        CaseMember.case_id == Case.id,
+        Case.office_id.in_(offices),
+    )
+    return or_(Person.organisation_id.in_(offices), in_files, as_members)
+
+
 def households_scope(user: User) -> ColumnElement[bool]:
     from casework.admin.models import Organisation
     from casework.people.models import Household
@@ -252,11 +306,14 @@ def _scope_for(record: Any) -> Callable[[User], ColumnElement[bool]] | None:
     return scopes.get(type(record))
 
 
-def in_scope(user: User, record: Any) -> bool:
-    """Whether `record` falls inside `user`'s scope, decided by the same SQL filter lists use."""
+def in_scope(
+    user: User, record: Any, scope: Callable[[User], ColumnElement[bool]] | None = None
+) -> bool:
+    """Whether `record` falls inside `user`'s scope (or the given `scope` rule), decided by the
+    same SQL filter lists use."""
     from casework.extensions import db
 
-    scope = _scope_for(record)
+    scope = scope or _scope_for(record)
     if scope is None:
         raise TypeError(f"No scope rule for {type(record).__name__}")
     model = type(record)
@@ -271,6 +328,128 @@ def can(user: Any, action: str, record: Any = None) -> bool:
     if not role_may(user.role, action):
         return False
     return record is None or in_scope(user, record)
+
+
+# --- Sensitive fields: who reads and who writes them ----------------------------------------
+
+# The states in which a file is under examination: filed, until a decision is proposed.
+EXAMINATION_STATES = frozenset(
+    {"filed", "under_review", "information_requested",  # regularisation and renewal
+     "registered", "pre_screening", "certificate_issued", "interview_scheduled",
+     "interviewed"}  # asylum
+)  # fmt: skip
+
+# Named conditions of FIELD_RULES, on the record (a case or a person).
+FIELD_CONDITIONS: dict[str, Callable[[Any], bool]] = {
+    "asylum_file": lambda case: case.kind == "asylum",
+    "serious_illness_file": lambda case: case.category_code == "serious_illness",
+    # A file being filed (not saved yet) is under examination from its first moment.
+    "under_examination": lambda case: case.id is None or case.state in EXAMINATION_STATES,
+}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One sensitive field: the action reading it takes, the action writing it takes, the
+    records it exists on (`on`), when it may be written (`writable_while`), and the
+    scope rule that names the records a reader or writer reaches."""
+
+    read: str
+    write: str
+    scope: Callable[[User], ColumnElement[bool]]
+    on: str | None = None
+    writable_while: str | None = None
+
+
+# (resource, field) -> its rule. Read aloud: "the claim narrative is read by whoever may take
+# case.sensitive.view on the file (its office's caseworkers, its supervisors), exists on
+# asylum files, is written by whoever may take case.sensitive.edit on it (its office's
+# caseworkers), while the file is under examination".
+FIELD_RULES: dict[tuple[str, str], FieldRule] = {
+    ("case", "claim_narrative"): FieldRule(
+        read="case.sensitive.view", write="case.sensitive.edit", scope=cases_scope,
+        on="asylum_file", writable_while="under_examination",
+    ),
+    ("case", "medical_details"): FieldRule(
+        read="case.sensitive.view", write="case.sensitive.edit", scope=cases_scope,
+        on="serious_illness_file", writable_while="under_examination",
+    ),
+    ("person", "vulnerability_notes"): FieldRule(
+        read="person.sensitive.view", write="person.sensitive.edit",
+        scope=sensitive_people_scope,
+    ),
+}  # fmt: skip
+
+
+class FieldRefusal(StrEnum):
+    """Why a field may not be read or written (the API names it for each field)."""
+
+    ROLE = "role"  # the caller's role never reads (writes) this field
+    SCOPE = "scope"  # not on this record: another office, a referred person...
+    NOT_APPLICABLE = "not_applicable"  # the record has no such field (a narrative on REG)
+    STATE = "state"  # not in the record's current state
+    READ_ONLY = "read_only"  # nobody writes it directly (ids, states, decisions)
+
+
+def resource_of(record: Any) -> str:
+    """The resource name FIELD_RULES uses for `record`: its table's singular ("case")."""
+    return {"cases": "case", "people": "person"}.get(record.__tablename__, record.__tablename__)
+
+
+def sensitive_fields(resource: str) -> tuple[str, ...]:
+    """The sensitive fields of a resource, in the table's order."""
+    return tuple(name for kind, name in FIELD_RULES if kind == resource)
+
+
+def field_refusal(user: Any, record: Any, field: str, *, writing: bool = False) -> str | None:
+    """Why `user` may not read (or write) `field` of `record`, or None when they may.
+
+    Fields not in FIELD_RULES go with the record: whoever reaches it reads them. A record not
+    saved yet (`id` None) is being created by `user`, whose organisation will hold it: the role
+    decides, not the scope."""
+    rule = FIELD_RULES.get((resource_of(record), field))
+    if rule is None:
+        return None
+    if rule.on is not None and not FIELD_CONDITIONS[rule.on](record):
+        return FieldRefusal.NOT_APPLICABLE
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return FieldRefusal.ROLE
+    if not role_may(user.role, rule.write if writing else rule.read):
+        return FieldRefusal.ROLE
+    if getattr(record, "id", None) is not None and not in_scope(user, record, rule.scope):
+        return FieldRefusal.SCOPE
+    if writing and rule.writable_while and not FIELD_CONDITIONS[rule.writable_while](record):
+        return FieldRefusal.STATE
+    return None
+
+
+def can_read_field(user: Any, record: Any, field: str) -> bool:
+    return field_refusal(user, record, field) is None
+
+
+def can_write_field(user: Any, record: Any, field: str) -> bool:
+    return field_refusal(user, record, field, writing=True) is None
+
+
+def readable_fields(user: Any, record: Any) -> frozenset[str]:
+    """The sensitive fields of `record` that `user` may read (pages, schemas, audit)."""
+    return frozenset(
+        name for name in sensitive_fields(resource_of(record)) if can_read_field(user, record, name)
+    )
+
+
+def hidden_fields(user: Any, record: Any) -> frozenset[str]:
+    """The sensitive fields of `record` to leave out of what `user` is shown or sent."""
+    return frozenset(sensitive_fields(resource_of(record))) - readable_fields(user, record)
+
+
+def writable_fields(user: Any, record: Any) -> frozenset[str]:
+    """The sensitive fields of `record` that `user` may write now."""
+    return frozenset(
+        name
+        for name in sensitive_fields(resource_of(record))
+        if can_write_field(user, record, name)
+    )
 
 
 # --- Declaring views -------------------------------------------------------------------------
@@ -338,5 +517,10 @@ def enforce_declared_policy() -> None:
 
 
 def template_helpers() -> dict[str, Any]:
-    """`{% if can('person.edit', person) %}` in templates asks the same policy."""
-    return {"can": lambda action, record=None: can(current_user, action, record)}
+    """`{% if can('person.edit', person) %}` and `{% if can_read_field(case, 'claim_narrative')
+    %}` in templates ask the same policy."""
+    return {
+        "can": lambda action, record=None: can(current_user, action, record),
+        "can_read_field": lambda record, field: can_read_field(current_user, record, field),
+        "can_write_field": lambda record, field: can_write_field(current_user, record, field),
+    }

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.admin.models import Organisation
+from casework.api.guard import writes_fields
 from casework.api.problems import abort_problem
 from casework.auth.models import User
 from casework.cases import operations
+from casework.cases.confidential import CONFIDENTIAL_FIELDS, update_confidential
 from casework.cases.errors import ActionForbidden, ActionNotAvailable, ActionTooLate, InvalidInput
 from casework.cases.models import Case, CaseKind
 from casework.cases.presenters import CaseForCaller
@@ -22,6 +24,7 @@ from casework.cases.schemas import (
     CasesArgsSchema,
     CaseSchema,
     CaseSummarySchema,
+    CaseUpdateInSchema,
     NoteInSchema,
 )
 from casework.cases.workflows import WORKFLOWS
@@ -44,6 +47,16 @@ def get_case_or_404(case_id: int) -> Case:
     if case is None:
         abort_problem(404, "Not Found", "No case with this id in your scope.")
     return case
+
+
+def case_to_file(body: dict) -> Case:
+    """The unsaved file a filing would make, for the field rules that depend on it (a claim
+    narrative on asylum files, medical details on serious-illness ones)."""
+    return Case(kind=body.get("kind"), category_code=body.get("category"))
+
+
+def case_for_action(case_id: int, action: str) -> Case:
+    return get_case_or_404(case_id)
 
 
 def present(case: Case) -> CaseForCaller:
@@ -114,6 +127,7 @@ def list_cases(args: dict):
 
 @blp.route("", methods=["POST"])
 @requires("case.file")
+@writes_fields(blp, CaseInSchema, model=Case, output=CaseSchema, new=case_to_file)
 @blp.arguments(CaseInSchema)
 @blp.response(201, CaseSchema)
 @blp.doc(security=SECURITY)
@@ -156,13 +170,16 @@ def create_case(values: dict):
         )
         if renewal_of is None:
             abort_problem(422, "Unprocessable Content", errors={"renewal_of": ["Unknown case."]})
+    confidential = {name: values[name] for name in CONFIDENTIAL_FIELDS if name in values}
     try:
         case = operations.file_case(
             kind=CaseKind(values["kind"]), applicant=applicant, by=current_user,
             category=values.get("category"), members=members, office=office,
             operation=operation, renewal_of=renewal_of,
         )  # fmt: skip
-    except InvalidInput as error:
+        if confidential:
+            update_confidential(case, confidential, by=current_user, expected_version=None)
+    except (InvalidInput, ActionForbidden) as error:
         refuse(error)
     db.session.commit()
     return present(case)
@@ -180,6 +197,29 @@ def get_case(case_id: int):
     return present(case)
 
 
+# After `get_case`: werkzeug tries one path's rules in their order, and a PATCH rule met first
+# would turn the GET of an id out of range (404) into a 405.
+@blp.route("/<int:case_id>", methods=["PATCH"])
+@requires("case.sensitive.edit")
+@writes_fields(blp, CaseUpdateInSchema, model=Case, output=CaseSchema, load=get_case_or_404)
+@blp.arguments(CaseUpdateInSchema)
+@blp.response(200, CaseSchema)
+@blp.alt_response(409, description="The case changed since you read it")
+@blp.doc(security=SECURITY)
+def update_case(values: dict, case_id: int):
+    """Change the case's confidential fields (the claim narrative of an asylum file, the
+    medical details of a serious-illness file) while it is under examination; send the
+    `version` you read. Other fields change through actions, assignment and notes."""
+    case = get_case_or_404(case_id)
+    expected = values.pop("version")
+    try:
+        update_confidential(case, values, by=current_user, expected_version=expected)
+        db.session.commit()
+    except (ActionForbidden, InvalidInput, EditConflict, StaleDataError) as error:
+        refuse(error, case)
+    return present(case)
+
+
 ACTION_PARAMETER = {
     "in": "path",
     "name": "action",
@@ -193,6 +233,7 @@ ACTION_PARAMETER = {
     "/<int:case_id>/actions/<string:action>", methods=["POST"], parameters=[ACTION_PARAMETER]
 )
 @requires("case.act")
+@writes_fields(blp, ActionInSchema, model=Case, output=CaseSchema, load=case_for_action)
 @blp.arguments(ActionInSchema)
 @blp.response(200, CaseSchema)
 @blp.alt_response(409, description="Not possible in this state, too late, or a stale version")
@@ -213,6 +254,7 @@ def take_action(values: dict, case_id: int, action: str):
 
 @blp.route("/<int:case_id>/assign", methods=["POST"])
 @requires("case.assign")
+@writes_fields(blp, AssignInSchema, model=Case, output=CaseSchema, load=get_case_or_404)
 @blp.arguments(AssignInSchema)
 @blp.response(200, CaseSchema)
 @blp.doc(security=SECURITY)
@@ -232,6 +274,7 @@ def assign_case(values: dict, case_id: int):
 
 @blp.route("/<int:case_id>/notes", methods=["POST"])
 @requires("case.note")
+@writes_fields(blp, NoteInSchema, model=Case, output=CaseSchema, load=get_case_or_404)
 @blp.arguments(NoteInSchema)
 @blp.response(201, CaseSchema)
 @blp.doc(security=SECURITY)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.api.answers import commit_and_answer, committed
+from casework.api.guard import writes_fields
 from casework.api.problems import abort_problem
 from casework.conflicts import EditConflict
 from casework.extensions import db
@@ -27,6 +28,7 @@ from casework.people.schemas import (
     PersonPatchSchema,
     RegisterArgsSchema,
     person_for_caller,
+    person_out_schema,
 )
 from casework.policy import Role, people_scope, requires
 from casework.services import queries as services_queries
@@ -44,6 +46,12 @@ def reach_person_or_404(person_id: int) -> Person | PersonForNGO:
     if person is None:
         abort_problem(404, "Not Found", "No person with this id in your scope.")
     return views_for_caller([person])[0]
+
+
+def person_written(person_id: int) -> Person:
+    """The record a write to `person_id` would change (the person behind an NGO's view)."""
+    view = reach_person_or_404(person_id)
+    return view.person if isinstance(view, PersonForNGO) else view
 
 
 def views_for_caller(people: list[Person]) -> list[Person | PersonForNGO]:
@@ -89,12 +97,16 @@ def list_people(args: dict):
         page = page_by_id_desc(query, Person.id, args["cursor"], args["limit"])
     except BadCursor:
         abort_problem(400, "Bad Request", "Unknown cursor.", errors={"cursor": ["Unknown cursor."]})
-    items = [person_for_caller(view) for view in views_for_caller(page.items)]
+    items = [person_for_caller(view, current_user) for view in views_for_caller(page.items)]
     return jsonify({"items": items, "next": page.next_cursor})
 
 
 @blp.route("", methods=["POST"])
 @requires("person.register")
+@writes_fields(
+    blp, PersonInSchema, model=Person, output=PersonOutSchema,
+    new=lambda _body: Person(organisation_id=current_user.organisation_id),
+)  # fmt: skip
 @blp.arguments(PersonInSchema)
 @blp.arguments(RegisterArgsSchema, location="query")
 @blp.response(201, PersonOutSchema)
@@ -122,7 +134,7 @@ def create_person(values: dict, args: dict):
         person = operations.register_person(values, by=current_user, documents=documents)
     except operations.PersonError as error:
         abort_problem(422, "Unprocessable Content", errors={error.field: [error.message]})
-    return commit_and_answer(PersonOutSchema, person, 201)
+    return commit_and_answer(person_out_schema(current_user, person), person, 201)
 
 
 @blp.route("/<int:person_id>")
@@ -139,11 +151,13 @@ def get_person(person_id: int):
     view = reach_person_or_404(person_id)
     person = view.person if isinstance(view, PersonForNGO) else view
     operations.record_view(person, by=current_user, channel="api")
-    return committed(jsonify(person_for_caller(view)))
+    return committed(jsonify(person_for_caller(view, current_user)))
 
 
 @blp.route("/<int:person_id>", methods=["PATCH"])
 @requires("person.edit")
+@writes_fields(blp, PersonPatchSchema, model=Person, output=PersonOutSchema,
+               load=lambda person_id: person_written(person_id))  # fmt: skip
 @blp.arguments(PersonPatchSchema(partial=True))
 @blp.response(200, PersonOutSchema)
 @blp.alt_response(409, description="The person changed since you read it")
@@ -166,7 +180,7 @@ def patch_person(values: dict, person_id: int):
         operations.update_person(person, values, by=current_user, expected_version=expected)
         for document in documents or []:
             operations.add_document(person, document, by=current_user)
-        return commit_and_answer(PersonOutSchema, person)
+        return commit_and_answer(person_out_schema(current_user, person), person)
     except (EditConflict, StaleDataError):
         db.session.rollback()
         current = db.session.get(Person, person_id)

@@ -6,6 +6,8 @@ optional comment and the version the user saw.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,9 +22,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from casework.cases.confidential import CONFIDENTIAL_FIELDS
+from casework.cases.confidential import MAX_LENGTH as CONFIDENTIAL_MAX_LENGTH
 from casework.cases.models import CASE_KIND_LABELS, CaseKind
 from casework.cases.workflows import DECISION_REASONS, workflow_for
 from casework.people.forms import language_choices
+from casework.policy import can_write_field
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -40,6 +45,31 @@ class FileCaseForm(FlaskForm):
     operation = SelectField(_l("Operation"), validators=[DataRequired()])
     category = SelectField(_l("Eligibility category"), validators=[Optional()])
     members = MultiCheckboxField(_l("Household members included in the file"), coerce=int)
+    claim_narrative = TextAreaField(
+        _l("Claim narrative (asylum files, confidential)"),
+        validators=[Optional(), Length(max=CONFIDENTIAL_MAX_LENGTH)],
+    )
+
+
+class ConfidentialForm(FlaskForm):
+    """The case's confidential fields; `for_case` keeps those the user may write on it."""
+
+    claim_narrative = TextAreaField(
+        _l("Claim narrative"), validators=[Optional(), Length(max=CONFIDENTIAL_MAX_LENGTH)]
+    )
+    medical_details = TextAreaField(
+        _l("Medical details"), validators=[Optional(), Length(max=CONFIDENTIAL_MAX_LENGTH)]
+    )
+    version = HiddenField()
+
+    def keep_writable(self, user: Any, case: Any) -> ConfidentialForm:
+        for name in CONFIDENTIAL_FIELDS:
+            if not can_write_field(user, case, name):
+                del self[name]
+        return self
+
+    def values(self) -> dict[str, str | None]:
+        return {name: self[name].data for name in CONFIDENTIAL_FIELDS if name in self}
 
 
 OUTCOME_CHOICES = {

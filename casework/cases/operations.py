@@ -479,7 +479,12 @@ def add_note(case: Case, text: str, *, by: User) -> CaseEvent:
 
 
 def record_case_view(case: Case, *, by: User, channel: str) -> None:
-    record("case.view", user=by, record=case, channel=channel)
+    """Every view of a file is audited, naming the confidential fields it showed (no text)."""
+    from casework.cases.confidential import shown_fields
+
+    shown = shown_fields(case, by)
+    extra = {"sensitive_fields": shown} if shown else {}
+    record("case.view", user=by, record=case, channel=channel, **extra)
 
 
 def _event(case: Case, by: Any, kind: EventKind, **values: Any) -> CaseEvent:

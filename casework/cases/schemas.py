@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, fields, post_dump, validate
+
+from casework.cases.confidential import CONFIDENTIAL_FIELDS, MAX_LENGTH
 from casework.cases.models import CaseKind
 from casework.cases.workflows import APPEAL_OUTCOMES, DECISION_REASONS, OUTCOMES, state_label
 from casework.schemas import ListArgsSchema, RecordId, UtcDateTime
@@ -17,6 +20,33 @@ class CaseInSchema(Schema):
     office_code = fields.String(allow_none=True, validate=validate.Length(max=12))
     operation = fields.String(allow_none=True, validate=validate.Length(max=20))
     renewal_of = RecordId(allow_none=True, metadata={"description": "For kind=renewal."})
+    claim_narrative = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=MAX_LENGTH),
+        metadata={"description": "Asylum files only: the applicant's account (confidential)."},
+    )
+    medical_details = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=MAX_LENGTH),
+        metadata={"description": "Serious-illness files only (confidential)."},
+    )
+
+
+class CaseUpdateInSchema(Schema):
+    """What a caller may change on a case directly: its confidential fields. Everything else
+    changes through the workflow's actions, the assignment and notes."""
+
+    version = fields.Integer(required=True, metadata={"description": "The version you read."})
+    claim_narrative = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=MAX_LENGTH),
+        metadata={"description": "Asylum files, while under examination; null or empty clears."},
+    )
+    medical_details = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=MAX_LENGTH),
+        metadata={"description": "Serious-illness files, while under examination."},
+    )
 
 
 class ActionInSchema(Schema):
@@ -114,6 +144,22 @@ class CaseSchema(CaseSummarySchema):
     allowed_actions = fields.List(fields.String())
     warnings = fields.List(fields.String())
     timeline = fields.List(fields.Nested(EventSchema), attribute="events")
+    claim_narrative = fields.String(
+        allow_none=True,
+        metadata={"description": "Asylum files, for callers who may read it. Left out otherwise."},
+    )
+    medical_details = fields.String(
+        allow_none=True,
+        metadata={"description": "Serious-illness files, for callers who may read them. "
+                  "Left out otherwise."},
+    )  # fmt: skip
+
+    @post_dump(pass_original=True)
+    def _leave_out_hidden_fields(self, data: dict, original: Any, **_kwargs) -> dict:
+        """Schemas per audience: the sensitive fields the caller may not read, or that the file
+        has not, are left out (`CaseForCaller.hidden_fields`; a bare case hides them all)."""
+        hidden = getattr(original, "hidden_fields", CONFIDENTIAL_FIELDS)
+        return {name: value for name, value in data.items() if name not in hidden}
 
 
 class CasesArgsSchema(ListArgsSchema):

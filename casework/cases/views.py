@@ -24,10 +24,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.auth.forms import ConfirmForm
 from casework.auth.models import User
 from casework.cases import operations
+from casework.cases.confidential import applicable_fields, update_confidential
 from casework.cases.errors import ActionForbidden, ActionNotAvailable, ActionTooLate, InvalidInput
 from casework.cases.forms import (
     AssignForm,
     BulkAssignForm,
+    ConfidentialForm,
     FileCaseForm,
     NoteForm,
     action_fields,
@@ -42,7 +44,7 @@ from casework.extensions import db
 from casework.models_base import current_language
 from casework.pagination import BadCursor
 from casework.people.models import Person
-from casework.policy import Role, can, cases_scope, people_scope, requires
+from casework.policy import Role, can, can_read_field, cases_scope, people_scope, requires
 from casework.reference.models import Operation
 
 bp = Blueprint("cases", __name__)
@@ -51,6 +53,13 @@ FORBIDDEN_REASONS = {
     "role": _l("Your role may not take this action."),
     "scope": _l("This file is outside your office or region."),
     "four_eyes": _l("A decision must be approved by someone other than who proposed it."),
+}
+
+
+CONFIDENTIAL_PREFIX = "confidential"  # its fields' names differ from the other forms' on the page
+CONFIDENTIAL_LABELS = {
+    "claim_narrative": _l("Claim narrative"),
+    "medical_details": _l("Medical details"),
 }
 
 
@@ -183,6 +192,9 @@ def file_case(person_id: int):
                 kind=CaseKind(form.kind.data), applicant=person, by=current_user,
                 category=form.category.data or None, members=members, operation=operation,
             )  # fmt: skip
+            if form.claim_narrative.data and form.claim_narrative.data.strip():
+                update_confidential(case, {"claim_narrative": form.claim_narrative.data},
+                                    by=current_user, expected_version=None)  # fmt: skip
         except InvalidInput as error:
             db.session.rollback()
             for name, messages in error.errors.items():
@@ -221,6 +233,7 @@ def _case_page(case: Case, forms: dict | None = None, status: int = 200):
         "cases/view.html",
         case=case,
         presented=presented,
+        confidential=_confidential_panel(case, forms.get("confidential")),
         action_forms=action_forms,
         action_label=action_label,
         assign_form=assign_form,
@@ -230,6 +243,62 @@ def _case_page(case: Case, forms: dict | None = None, status: int = 200):
         language=current_language(),
         **documents,
     ), status
+
+
+def _confidential_panel(case: Case, form: ConfidentialForm | None) -> dict | None:
+    """The "Confidential" panel: the fields this file has that the user may read, and a form
+    for those they may write now; None when there is nothing to show them."""
+    readable = [
+        name for name in applicable_fields(case) if can_read_field(current_user, case, name)
+    ]
+    if not readable:
+        return None
+    submitted = form is not None  # sent back refused: open, with what the user typed
+    if form is None:
+        form = ConfidentialForm(formdata=None, obj=case, prefix=CONFIDENTIAL_PREFIX)
+        form.keep_writable(current_user, case)
+        form.version.data = case.version
+    writable = [name for name in readable if name in form]
+    return {
+        "fields": readable,
+        "labels": CONFIDENTIAL_LABELS,
+        "form": form if writable else None,
+        "submitted": submitted,
+    }
+
+
+@bp.route("/cases/<int:case_id>/confidential", methods=["POST"])
+@requires("case.sensitive.edit")
+def edit_confidential(case_id: int):
+    case = get_case_or_404(case_id)
+    form = ConfidentialForm(prefix=CONFIDENTIAL_PREFIX).keep_writable(current_user, case)
+    if not form.values():
+        abort(403)  # nothing this user may write on this file now
+    if not form.validate_on_submit():
+        return _case_page(case, {"confidential": form}, 422)
+    try:
+        update_confidential(case, form.values(), by=current_user,
+                            expected_version=parse_version(form.version.data))  # fmt: skip
+        db.session.commit()
+    except (EditConflict, StaleDataError):
+        db.session.rollback()
+        case = db.session.get(Case, case_id)
+        flash(_("Someone else changed this file while you were editing it. Your text was not "
+                "saved: it is still in the form below. Check the file, then save again."),
+              "danger")  # fmt: skip
+        form.version.data = case.version
+        return _case_page(case, {"confidential": form}, 409)
+    except ActionForbidden:
+        db.session.rollback()
+        abort(403)
+    except InvalidInput as error:
+        db.session.rollback()
+        for name, messages in error.errors.items():
+            if name in form:
+                form[name].errors = list(form[name].errors) + messages
+        return _case_page(db.session.get(Case, case_id), {"confidential": form}, 422)
+    flash(_("Confidential information saved."), "success")
+    return redirect(url_for("cases.view", case_id=case_id, _anchor="confidential"))
 
 
 @bp.route("/cases/<int:case_id>")

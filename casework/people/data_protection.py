@@ -31,7 +31,7 @@ from casework.extensions import db
 from casework.models_base import utcnow
 from casework.people.dp_models import PersonRevision
 from casework.people.models import Person
-from casework.policy import CASEWORKER, SUPERVISOR, Role, can
+from casework.policy import CASEWORKER, SUPERVISOR, Role, can, hidden_fields, sensitive_fields
 
 # Who sees the history of corrections on the person's page: the agency staff who examine the
 # files (an NGO's staff see their walk-ins' page, not the agency's corrections).
@@ -86,6 +86,10 @@ def json_value(value: Any) -> Any:
 # --- Rectification --------------------------------------------------------------------------
 
 
+# What a correction of a sensitive field keeps instead of its old and new values.
+TEXT_NOT_KEPT = None
+
+
 def record_revision(person: Person, previous: dict[str, Any], *, by: Any) -> PersonRevision | None:
     """Keep the old and new values of the fields `previous` names (field -> value before the
     change; the person already holds the new ones). Called by `update_person`; flushes."""
@@ -96,6 +100,10 @@ def record_revision(person: Person, previous: dict[str, Any], *, by: Any) -> Per
     fields = {name: pair for name, pair in fields.items() if pair[0] != pair[1]}
     if not fields:
         return None
+    # Sensitive text (vulnerability notes) is only recorded as changed: a copy here would
+    # escape the field's access rule and its encryption at rest (casework.field_encryption).
+    for name in fields.keys() & set(sensitive_fields("person")):
+        fields[name] = TEXT_NOT_KEPT
     revision = PersonRevision(
         person_id=person.id,
         changed_at=utcnow(),
@@ -167,6 +175,9 @@ class DataProtectionPanel:
     consents: list[Any] = field(default_factory=list)
     revisions: list[PersonRevision] = field(default_factory=list)
     show_revisions: bool = False
+    # Sensitive fields whose old and new values the caller may not read (FIELD_RULES): their
+    # corrections are listed without the values.
+    hidden_fields: frozenset[str] = frozenset()
     anonymised_at: datetime | None = None
     may_export: bool = False
 
@@ -183,6 +194,7 @@ def data_protection_panel(user: Any, person: Person) -> DataProtectionPanel:
         consents=visible_consents(user, person),
         revisions=revisions_of(person.id) if show_revisions else [],
         show_revisions=show_revisions,
+        hidden_fields=hidden_fields(user, person),
         anonymised_at=person.anonymised_at,
         may_export=can(user, "person.subject_access", person),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -93,10 +94,20 @@ class PersonForm(FlaskForm):
         self.prefecture_code.choices = prefecture_choices()
         self.languages.choices = language_choices()
 
+    def keep_writable(self, user: Any, person: Any) -> PersonForm:
+        """Leave out the sensitive fields `user` may not write on `person` (a new person: the
+        one being registered), so that they are neither shown nor sent back empty."""
+        from casework.policy import can_write_field, sensitive_fields
+
+        for name in sensitive_fields("person"):
+            if name in self and not can_write_field(user, person, name):
+                del self[name]
+        return self
+
     def person_values(self) -> dict:
         from casework.people.operations import PERSON_FIELDS
 
-        return {name: getattr(self, name).data for name in PERSON_FIELDS}
+        return {name: self[name].data for name in PERSON_FIELDS if name in self}
 
 
 class DocumentForm(FlaskForm):

@@ -20,6 +20,7 @@ from casework.people.models import (
     Person,
     Relationship,
 )
+from casework.policy import can_write_field, readable_fields, sensitive_fields
 
 # Fields a caller may set on a person through forms and the API.
 PERSON_FIELDS = (
@@ -44,6 +45,9 @@ PERSON_FIELDS = (
 )
 
 
+# Fields only some callers read and write (casework.policy.FIELD_RULES).
+SENSITIVE_FIELDS = sensitive_fields("person")
+
 # A change to one of these may make the person look like someone else (duplicate detection).
 IDENTITY_FIELDS = frozenset(
     {"family_name", "given_names", "family_name_ar", "given_names_ar", "date_of_birth",
@@ -58,6 +62,14 @@ class PersonError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def _refuse_unwritable(person: Person, names: list[str], by: User) -> None:
+    """The policy's field rules, checked by the operation itself: a page or an API endpoint
+    that forgot them still cannot write notes its caller may not write."""
+    for name in names:
+        if name in SENSITIVE_FIELDS and not can_write_field(by, person, name):
+            raise PersonError(name, str(_l("You may not change this field.")))
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +101,7 @@ def register_person(
     defaults = {"languages": [], "date_of_birth_approximate": False}
     values = {**defaults, **{k: v for k, v in cleaned.items() if v is not None}}
     person = Person(organisation_id=by.organisation_id, created_by_id=by.id, **values)
+    _refuse_unwritable(person, [name for name in SENSITIVE_FIELDS if values.get(name)], by)
     for document in documents or []:
         person.documents.append(IdentityDocument(**document))
     db.session.add(person)
@@ -106,6 +119,7 @@ def update_person(
     check_version(person, expected_version)
     cleaned = _clean(values)
     changed = [key for key, value in cleaned.items() if getattr(person, key) != value]
+    _refuse_unwritable(person, changed, by)
     previous = {key: getattr(person, key) for key in changed}
     for key in changed:
         setattr(person, key, cleaned[key])
@@ -127,8 +141,13 @@ def add_document(person: Person, document: dict[str, Any], *, by: User) -> Ident
 
 
 def record_view(person: Person, *, by: User, channel: str) -> None:
-    """Every view of a person's record is audited (ASVS: log access to sensitive data)."""
-    record("person.view", user=by, record=person, channel=channel)
+    """Every view of a person's record is audited (ASVS: log access to sensitive data), naming
+    the sensitive fields the caller was shown (a referral card never shows them: the policy
+    gives an NGO no notes of a person merely referred to it)."""
+    readable = readable_fields(by, person)
+    shown = [name for name in sorted(readable) if getattr(person, name)]
+    extra = {"sensitive_fields": shown} if shown else {}
+    record("person.view", user=by, record=person, channel=channel, **extra)
 
 
 class HouseholdError(ValueError):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from casework.extensions import db
 from casework.people.models import DocumentKind, Person, Sex
+from casework.policy import hidden_fields
 from casework.reference.models import Country, Prefecture
 from casework.schemas import ListArgsSchema, UtcDateTime
 
@@ -95,7 +96,14 @@ class PersonOutSchema(Schema):
     serious_illness = fields.Boolean()
     disability = fields.Boolean()
     trafficking_victim = fields.Boolean()
-    vulnerability_notes = fields.String(allow_none=True)
+    vulnerability_notes = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Only for callers who may read the notes (casework.policy."
+            "FIELD_RULES): the offices holding the person or a file on them, their "
+            "supervisors, the NGO of a walk-in. Left out otherwise."
+        },
+    )
     documents = fields.List(fields.Nested(DocumentSchema))
     household_id = fields.Function(
         lambda p: p.membership.household_id if p.membership else None, allow_none=True
@@ -147,11 +155,16 @@ class PersonForNGOSchema(Schema):
     )
 
 
-def person_for_caller(view: Person | PersonForNGO) -> dict:
-    """The full record, or the NGO view, as JSON-ready data."""
+def person_out_schema(user: Any, person: Person) -> PersonOutSchema:
+    """The full record's schema for `user`: without the sensitive fields they may not read."""
+    return PersonOutSchema(exclude=sorted(hidden_fields(user, person)))
+
+
+def person_for_caller(view: Person | PersonForNGO, user: Any) -> dict:
+    """The full record (less what `user` may not read), or the NGO view, as JSON-ready data."""
     if isinstance(view, PersonForNGO):
         return PersonForNGOSchema().dump(view)
-    return PersonOutSchema().dump(view)
+    return person_out_schema(user, view).dump(view)
 
 
 class PeopleArgsSchema(ListArgsSchema):

@@ -47,6 +47,12 @@ def get_person_or_404(person_id: int) -> Person:
     return person
 
 
+def new_person() -> Person:
+    """The person a registration form creates, held by the caller's organisation (unsaved):
+    what the policy's field rules are asked about before it exists."""
+    return Person(organisation_id=current_user.organisation_id)
+
+
 def _full_record_allowed(person: Person) -> bool:
     return current_user.role != Role.NGO or person.organisation_id == current_user.organisation_id
 
@@ -85,7 +91,7 @@ def search():
 @bp.route("/people/new", methods=["GET", "POST"])
 @requires("person.register")
 def register():
-    form = PersonForm()
+    form = PersonForm().keep_writable(current_user, new_person())
     document_form = RegistrationDocumentForm(prefix="doc")
     warning_form = DuplicateWarningForm(prefix="dup", meta={"csrf": False})
     candidates: list = []
@@ -169,7 +175,7 @@ def _person_page(person: Person, document_form: DocumentForm, status: int = 200)
 @requires("person.edit")
 def edit(person_id: int):
     person = get_person_or_404(person_id)
-    form = PersonForm(obj=person)
+    form = PersonForm(obj=person).keep_writable(current_user, person)
     if request.method == "GET":
         form.version.data = person.version
     elif form.validate_on_submit():

@@ -18,7 +18,7 @@ from casework.pagination import BadCursor, page_by_id_desc
 from casework.people import operations as people_operations
 from casework.people.forms import PersonForm
 from casework.people.models import Person
-from casework.people.views import get_person_or_404
+from casework.people.views import get_person_or_404, new_person
 from casework.policy import Role, can, requires
 from casework.reference.models import Programme, Region, SdgTarget, Service
 from casework.services import catalogue as catalogue_ops
@@ -661,7 +661,7 @@ def distributions():
 def new_beneficiary():
     if current_user.role != Role.NGO:
         return redirect(url_for("people.register"))
-    form = PersonForm()
+    form = PersonForm().keep_writable(current_user, new_person())
     if form.validate_on_submit():
         try:
             person = people_operations.register_person(form.person_values(), by=current_user)
