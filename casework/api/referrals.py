@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.admin.models import Organisation
+from casework.api.guard import writes_fields
 from casework.api.problems import abort_problem
 from casework.conflicts import EditConflict
 from casework.extensions import db
@@ -25,7 +26,7 @@ from casework.people.models import Person
 from casework.policy import people_scope, referrals_scope, requires
 from casework.schemas import page_schema
 from casework.services import operations, queries
-from casework.services.models import Referral
+from casework.services.models import AssistanceRecord, Referral
 from casework.services.referral_flow import REFERRAL_ACTIONS
 from casework.services.schemas import (
     AssistanceForCaller,
@@ -90,6 +91,9 @@ def refuse(error: Exception, referral: Referral | None = None):
 
 @blp.route("", methods=["POST"])
 @requires("referral.send")
+@writes_fields(
+    blp, ReferralInSchema, model=Referral, output=ReferralSchema, new=lambda _: Referral()
+)
 @blp.arguments(ReferralInSchema)
 @blp.response(201, ReferralSchema)
 @blp.alt_response(422, description="Invalid input, no consent, or an unknown person")
@@ -163,6 +167,10 @@ ACTION_PARAMETER = {
     parameters=[ACTION_PARAMETER],
 )
 @requires("referral.act")
+@writes_fields(
+    blp, ReferralActionInSchema, model=Referral, output=ReferralSchema,
+    load=lambda referral_id, action: get_referral_or_404(referral_id),
+)  # fmt: skip
 @blp.arguments(ReferralActionInSchema)
 @blp.response(200, ReferralSchema)
 @blp.alt_response(403, description="An action of the other side of the referral")
@@ -203,6 +211,10 @@ def list_assistance(referral_id: int):
 
 @blp.route("/<int:referral_id>/assistance", methods=["POST"])
 @requires("assistance.record")
+@writes_fields(
+    blp, AssistanceInSchema, model=AssistanceRecord, output=AssistanceSchema,
+    new=lambda _: AssistanceRecord(),
+)  # fmt: skip
 @blp.arguments(AssistanceInSchema)
 @blp.response(201, AssistanceSchema)
 @blp.alt_response(403, description="You are not the organisation the person was referred to")

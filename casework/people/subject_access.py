@@ -58,7 +58,7 @@ CASE_FIELDS = (
     "deadline_on", "deadline_kind", "information_due_on", "proposed_at", "decided_on",
     "notified_on", "appeal_lodged_on", "appeal_decided_on", "interview_on",
     "interpreter_language", "referred_to_bra_on", "card_number", "card_issued_on",
-    "card_expires_on", "closed_on",
+    "card_expires_on", "closed_on", "claim_narrative", "medical_details",
 )  # fmt: skip
 
 # The purpose of the registration, by the kind of organisation holding the record (French,
@@ -359,6 +359,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "none": ("Aucune donnée.", "لا توجد معطيات."),
     "yes": ("oui", "نعم"),
     "no": ("non", "لا"),
+    "changed": ("modifié (texte non conservé)", "عُدِّل (لا يُحتفظ بالنص)"),
     # Sections
     "export": ("Document", "الوثيقة"),
     "identity": ("Identité", "الهوية"),
@@ -440,6 +441,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "proposed_outcome": ("Décision proposée", "القرار المقترح"),
     "proposed_reasons": ("Motifs", "الأسباب"),
     "decision_text": ("Texte de la décision", "نص القرار"),
+    "claim_narrative": ("Récit de la demande d'asile", "رواية طلب اللجوء"),
+    "medical_details": ("Informations médicales", "المعلومات الطبية"),
     "first_instance_outcome": ("Décision en première instance", "القرار الابتدائي"),
     "appeal_outcome": ("Décision sur recours", "القرار بعد الطعن"),
     "at": ("Date", "التاريخ"),
@@ -696,8 +699,11 @@ def to_pdf(data: dict[str, Any]) -> bytes:
                 _compact_row(pdf, item)
             elif section == "corrections":
                 pdf.mapping(item, skip=("fields",))
-                for name, (old, new) in item["fields"].items():
-                    pdf.row(name, f"{_text(old)} → {_text(new)}")
+                for name, change in item["fields"].items():
+                    if change is None:  # sensitive text, recorded as changed only
+                        pdf.row(name, " / ".join(TEXT["changed"]))
+                    else:
+                        pdf.row(name, f"{_text(change[0])} → {_text(change[1])}")
             else:
                 pdf.mapping(item)
     return bytes(pdf.output())

@@ -15,9 +15,12 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from casework.audit.models import AuditEntry
+from casework.auth.models import User
+from casework.cases.models import Case
 from casework.extensions import db
 from casework.people.models import Person
-from casework.people.subject_access import collect
+from casework.people.operations import update_person
+from casework.people.subject_access import collect, to_pdf
 from tests.data_protection.conftest import (
     CONSENT_PURPOSE,
     NEW_PHONE,
@@ -150,6 +153,39 @@ def test_a_supervisor_downloads_the_json_export_and_it_is_audited(app: Flask, st
     assert entry.user_id == story.world.user_ids["supervisor"]
     assert entry.data["format"] == "json" and entry.data["channel"] == "web"
     assert NEW_PHONE not in json.dumps(entry.data)  # counts, never personal data
+
+
+def test_the_export_holds_the_claim_narrative_of_the_persons_file(app: Flask, story: Story) -> None:
+    with app.app_context():
+        case = db.session.get(Case, story.case_id)
+        case.medical_details = "Chronic asthma, treated at the Souissi clinic."
+        db.session.commit()
+        data = collect(db.session.get(Person, story.person_id))
+
+    [case] = data["cases"]
+    assert case["medical_details"] == "Chronic asthma, treated at the Souissi clinic."
+    assert "claim_narrative" in case
+
+
+def test_a_correction_of_the_notes_is_recorded_without_their_text(app: Flask, story: Story) -> None:
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        person = db.session.get(Person, story.person_id)
+        caseworker = db.session.get(User, story.world.user_ids["caseworker"])
+        update_person(
+            person,
+            {"vulnerability_notes": "Seen by the psychologist twice."},
+            by=caseworker,
+            expected_version=person.version,
+        )
+        db.session.commit()
+        data = collect(person)
+        pdf = pdf_text(to_pdf(data))
+
+    newest = data["corrections"][-1]
+    assert newest["fields"] == {"vulnerability_notes": None}
+    assert "Seen by the psychologist" not in json.dumps(data["corrections"])
+    assert NOTES not in json.dumps(data["corrections"])
+    assert "texte non conservé" in pdf
 
 
 def test_the_pdf_export_has_french_and_arabic_headings(app: Flask, story: Story) -> None:

@@ -353,14 +353,42 @@ def test_a_person_out_of_scope_looks_like_an_unknown_one(client, partners, heade
         ({"purpose": "  "}, "purpose"),
         ({"service_code": "teleportation"}, "service_code"),
         ({"include_household": "yes"}, "include_household"),
-        ({"sender_organisation_id": 1}, "sender_organisation_id"),
-        ({"state": "completed"}, "state"),
     ],
 )
 def test_invalid_referral_input_names_the_field(client, partners, headers, changes, field_name):
     body = referral_body(partners.people["vulnerable"], partners.orgs["NGO1"], **changes)
     response = client.post("/api/v1/referrals", json=body, headers=headers("caseworker"))
     assert field_name in assert_problem(response, 422)["errors"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"sender_organisation_id": 1}, {"state": "completed"}, {"id": 5, "created_at": "2026-01-01"}],
+)
+def test_fields_the_application_sets_are_refused_with_400(client, partners, headers, changes):
+    """The mass-assignment guard (casework.api.guard): nothing is sent."""
+    body = referral_body(partners.people["vulnerable"], partners.orgs["NGO1"], **changes)
+    response = client.post("/api/v1/referrals", json=body, headers=headers("caseworker"))
+    assert set(assert_problem(response, 400)["errors"]) == set(changes)
+    listed = client.get("/api/v1/referrals", query_string={"role": "sent"},
+                        headers=headers("caseworker"))  # fmt: skip
+    assert listed.get_json()["items"] == []
+
+
+def test_an_action_or_assistance_cannot_set_the_referrals_state(client, partners, headers):
+    sent = send(client, headers, "caseworker",
+                **referral_body(partners.people["vulnerable"], partners.orgs["NGO1"]))  # fmt: skip
+    url = f"/api/v1/referrals/{sent['id']}"
+    forced = client.post(f"{url}/actions/accept", headers=headers("ngo"),
+                         json={"version": sent["version"], "state": "completed"})  # fmt: skip
+    assert set(assert_problem(forced, 400)["errors"]) == {"state"}
+    accepted = client.post(f"{url}/actions/accept", headers=headers("ngo"),
+                           json={"version": sent["version"]})  # fmt: skip
+    assert accepted.status_code == 200
+    assistance = client.post(f"{url}/assistance", headers=headers("ngo"),
+                             json={"kind": "in_kind", "provided_on": TODAY.isoformat(),
+                                   "provider_id": partners.orgs["NGO2"]})  # fmt: skip
+    assert set(assert_problem(assistance, 400)["errors"]) == {"provider_id"}
 
 
 def test_ngo_refers_its_walk_in_onwards(client, partners, headers) -> None:
