@@ -157,7 +157,6 @@ def people_scope(user: User) -> ColumnElement[bool]:
     * supervisor: the same for every agency office of their region (national: of the country);
     * everyone else (admin, auditor): nobody — they manage the system, not the files.
     """
-    from casework.cases.models import Case, CaseMember
     from casework.people.models import Person
     from casework.services.models import OPEN_REFERRAL_STATES, Consent, ConsentScope, Referral
 
@@ -173,12 +172,33 @@ def people_scope(user: User) -> ColumnElement[bool]:
             )
         )
         return or_(Person.organisation_id == user.organisation_id, Person.id.in_(referred))
+    reach = _agency_reach(user)
+    if reach is None:
+        return false()
+    offices, held_or_in_files = reach
+    shared = exists().where(
+        Consent.person_id == Person.id,
+        Consent.scope == ConsentScope.SHARE_WITH_AGENCY.value,
+        Consent.given_to_id.in_(offices),
+        Consent.withdrawn_on.is_(None),
+    )
+    return or_(*held_or_in_files, shared)
+
+
+def _agency_reach(user: User) -> tuple[Any, list[ColumnElement[bool]]] | None:
+    """For agency staff: their offices (a caseworker's own; a supervisor's region, or all),
+    and the conditions "a person those offices hold, or have in a file as applicant or
+    member". None for other roles."""
+    from casework.cases.models import Case, CaseMember
+    from casework.people.models import Person
+
+    role = Role(user.role)
     if role == CASEWORKER:
         offices = select(literal(user.organisation_id))
     elif role == SUPERVISOR:
         offices = agency_offices(user)
     else:
-        return false()
+        return None
     # Correlated EXISTS rather than IN (subquery): a lookup of a few people then checks their
     # own files through the indexes, instead of listing every file of the office (slow at a
     # million files, measured in bench/duplicates.py).
@@ -188,13 +208,7 @@ def people_scope(user: User) -> ColumnElement[bool]:
         CaseMember.case_id == Case.id,
         Case.office_id.in_(offices),
     )
-    shared = exists().where(
-        Consent.person_id == Person.id,
-        Consent.scope == ConsentScope.SHARE_WITH_AGENCY.value,
-        Consent.given_to_id.in_(offices),
-        Consent.withdrawn_on.is_(None),
-    )
-    return or_(Person.organisation_id.in_(offices), in_files, as_members, shared)
+    return offices, [Person.organisation_id.in_(offices), in_files, as_members]
 
 
 def sensitive_people_scope(user: User) -> ColumnElement[bool]:
@@ -202,25 +216,12 @@ def sensitive_people_scope(user: User) -> ColumnElement[bool]:
     caseworkers the people their office holds or has in a file; supervisors the same for the
     agency offices they oversee. Unlike `people_scope`, neither a referral to an NGO nor a
     consent to share a walk-in with an office gives the notes."""
-    from casework.cases.models import Case, CaseMember
     from casework.people.models import Person
 
-    role = Role(user.role)
-    if role == NGO:
+    if Role(user.role) == NGO:
         return Person.organisation_id == user.organisation_id
-    if role == CASEWORKER:
-        offices = select(literal(user.organisation_id))
-    elif role == SUPERVISOR:
-        offices = agency_offices(user)
-    else:
-        return false()
-    in_files = exists().where(Case.applicant_id == Person.id, Case.office_id.in_(offices))
-    as_members = exists().where(
-        CaseMember.person_id == Person.id,
-        CaseMember.case_id == Case.id,
-        Case.office_id.in_(offices),
-    )
-    return or_(Person.organisation_id.in_(offices), in_files, as_members)
+    reach = _agency_reach(user)
+    return false() if reach is None else or_(*reach[1])
 
 
 def households_scope(user: User) -> ColumnElement[bool]:

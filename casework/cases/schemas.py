@@ -12,6 +12,15 @@ from casework.cases.workflows import APPEAL_OUTCOMES, DECISION_REASONS, OUTCOMES
 from casework.schemas import ListArgsSchema, RecordId, UtcDateTime
 
 
+def confidential_text(description: str) -> fields.String:
+    """A confidential field of a case (casework.policy.FIELD_RULES decides who sets it)."""
+    return fields.String(
+        allow_none=True,
+        validate=validate.Length(max=MAX_LENGTH),
+        metadata={"description": f"{description} Confidential."},
+    )
+
+
 class CaseInSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in CaseKind]))
     applicant_id = RecordId(required=True)
@@ -20,16 +29,8 @@ class CaseInSchema(Schema):
     office_code = fields.String(allow_none=True, validate=validate.Length(max=12))
     operation = fields.String(allow_none=True, validate=validate.Length(max=20))
     renewal_of = RecordId(allow_none=True, metadata={"description": "For kind=renewal."})
-    claim_narrative = fields.String(
-        allow_none=True,
-        validate=validate.Length(max=MAX_LENGTH),
-        metadata={"description": "Asylum files only: the applicant's account (confidential)."},
-    )
-    medical_details = fields.String(
-        allow_none=True,
-        validate=validate.Length(max=MAX_LENGTH),
-        metadata={"description": "Serious-illness files only (confidential)."},
-    )
+    claim_narrative = confidential_text("Asylum files only: the applicant's account.")
+    medical_details = confidential_text("Serious-illness files only.")
 
 
 class CaseUpdateInSchema(Schema):
@@ -37,16 +38,10 @@ class CaseUpdateInSchema(Schema):
     changes through the workflow's actions, the assignment and notes."""
 
     version = fields.Integer(required=True, metadata={"description": "The version you read."})
-    claim_narrative = fields.String(
-        allow_none=True,
-        validate=validate.Length(max=MAX_LENGTH),
-        metadata={"description": "Asylum files, while under examination; null or empty clears."},
+    claim_narrative = confidential_text(
+        "Asylum files, while under examination; null or empty clears."
     )
-    medical_details = fields.String(
-        allow_none=True,
-        validate=validate.Length(max=MAX_LENGTH),
-        metadata={"description": "Serious-illness files, while under examination."},
-    )
+    medical_details = confidential_text("Serious-illness files, while under examination.")
 
 
 class ActionInSchema(Schema):
