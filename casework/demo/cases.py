@@ -58,6 +58,20 @@ ASYLUM_PATHS = {
                     "mark_pending_bra", "issue_card"],
 }  # fmt: skip
 
+# Invented accounts for the demo's confidential fields (no real person's story).
+DEMO_NARRATIVES = [
+    "Le demandeur déclare avoir quitté son pays après des menaces répétées liées à son "
+    "engagement syndical ; il a traversé deux pays avant d'arriver à Oujda.",
+    "La demandeuse déclare avoir fui un mariage forcé ; elle voyage avec ses deux enfants et "
+    "a été hébergée par une association à Rabat.",
+    "Le demandeur déclare avoir été détenu pendant trois mois en raison de son appartenance à "
+    "une minorité religieuse ; il présente des cicatrices qu'il attribue à cette détention.",
+]
+DEMO_MEDICAL_DETAILS = [
+    "Insuffisance rénale chronique, dialyse trois fois par semaine au CHU de Rabat.",
+    "Diabète de type 1 sous insuline ; suivi mensuel au centre de santé du quartier.",
+]
+
 FAVOURABLE_REASONS = ["meets_category_conditions"]
 UNFAVOURABLE_REASONS = ["conditions_not_met", "insufficient_proof_of_stay", "documents_missing"]
 
@@ -91,6 +105,12 @@ class DemoCaseBuilder:
             )  # fmt: skip
         case = file_case(kind=kind, applicant=applicant, by=clerk, category=category,
                          office=office, filed_on=day)  # fmt: skip
+        # Chosen without the random generator, so that the demo's other draws stay the same.
+        if kind == CaseKind.ASYLUM:
+            case.claim_narrative = DEMO_NARRATIVES[(applicant.id or 0) % len(DEMO_NARRATIVES)]
+        elif category == "serious_illness":
+            details = DEMO_MEDICAL_DETAILS
+            case.medical_details = details[(applicant.id or 0) % len(details)]
         self._date_events(case, day)
         for step in steps:
             day = min(self.today, day + timedelta(days=self.rng.randint(3, 12)))

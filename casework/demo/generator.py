@@ -99,7 +99,7 @@ class ApplicantFactory:
         approximate = self.rng.random() < 0.12
         if approximate:
             born = date(born.year, 1, 1)
-        return {
+        values = {
             "family_name": family[0],
             "given_names": given[0],
             "family_name_ar": family[1],
@@ -118,6 +118,8 @@ class ApplicantFactory:
             "trafficking_victim": self.rng.random() < 0.01,
             "unaccompanied_minor": age < 18 and self.rng.random() < 0.3,
         }
+        notes = " ".join(text for flag, text in DEMO_NOTES.items() if values[flag])
+        return {**values, "vulnerability_notes": notes or None}
 
     def documents(self, origin: dict) -> list[dict]:
         if self.rng.random() > 0.65:
@@ -131,6 +133,16 @@ class ApplicantFactory:
                 "expires_on": TODAY + timedelta(days=self.rng.randrange(-400, 2000)),
             }
         ]
+
+
+# Invented notes for the demo's vulnerable people (confidential: casework.policy.FIELD_RULES).
+DEMO_NOTES = {
+    "pregnant": "Grossesse suivie au centre de santé du quartier ; prochain rendez-vous fixé.",
+    "serious_illness": "Traitement de longue durée ; orientation vers l'hôpital de référence.",
+    "disability": "Mobilité réduite : prévoir un accueil au rez-de-chaussée.",
+    "trafficking_victim": "Orientée vers une association spécialisée ; ne pas contacter l'employeur.",
+    "unaccompanied_minor": "Mineur non accompagné : tuteur provisoire à désigner.",
+}
 
 
 def generate_applicants(organisations: dict[str, Organisation], count: int, seed: int) -> tuple:
