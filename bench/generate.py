@@ -129,7 +129,8 @@ STATS_COLUMNS = (
     "region_code", "applicant_sex", "applicant_nationality", "applicant_age_band",
     "processing_days",
 )  # fmt: skip
-JSON_COLUMNS = {"languages", "proposed_reasons"}
+# Written as JSON text by COPY (bench.programmes_data's tables have the last two).
+JSON_COLUMNS = {"languages", "proposed_reasons", "region_codes", "shared_vulnerabilities"}
 
 
 def check_columns() -> None:

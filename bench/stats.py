@@ -200,8 +200,51 @@ NOT_SUPERSEDED = (
 )
 
 
-def programmes_sql(targets: dict[str, list[str]]) -> list[tuple[str, dict]]:
-    """By programme (referrals, assistance), the programmes, then one pair per SDG target."""
+def programmes_sql(targets: dict[str, list[str]], variant: str = "grouped"
+                   ) -> list[tuple[str, dict]]:  # fmt: skip
+    """The programme indicators as reports.programmes.indicators() asks them: the programmes
+    and the SDG targets, then one pass per table grouped by indicator group (each programme
+    is its own group; a target groups its programmes, so a person in two of them counts once).
+    `variant="per_target"`: the former statements (by programme, then one pair per target)."""
+    statements = [("SELECT * FROM programmes ORDER BY number", {}), ("SELECT * FROM sdg_targets", {})]
+    if variant == "per_target":
+        return statements + _per_target_sql(targets)
+    programmes = list(dict.fromkeys(code for codes in targets.values() for code in codes))
+    programmes += [code for code in PROGRAMMES_WITHOUT_TARGET if code not in programmes]
+    pairs = [("programme", code, code) for code in programmes]
+    pairs += [("sdg_target", target, code) for target, codes in targets.items() for code in codes]
+    params: dict = {}
+    values = []
+    for i, pair in enumerate(pairs):
+        values.append(f"(:k{i}, :g{i}, :p{i})")
+        params.update({f"k{i}": pair[0], f"g{i}": pair[1], f"p{i}": pair[2]})
+    groups = f"WITH groups (kind, key, programme_code) AS (VALUES {', '.join(values)}) "
+    return statements + [
+        (
+            groups + "SELECT groups.kind, groups.key, count(DISTINCT referrals.person_id), "
+            f"count(DISTINCT CASE WHEN referrals.state IN {ACCEPTED_REFERRAL_STATES} "
+            "THEN referrals.person_id END) FROM referrals "
+            "JOIN services ON services.code = referrals.service_code "
+            "JOIN groups ON groups.programme_code = services.programme_code "
+            "GROUP BY groups.kind, groups.key",
+            params,
+        ),
+        (
+            groups + "SELECT groups.kind, groups.key, count(DISTINCT assistance_records.person_id), "
+            "count(assistance_records.id) FROM assistance_records "
+            "JOIN services ON services.code = assistance_records.service_code "
+            "JOIN groups ON groups.programme_code = services.programme_code "
+            f"WHERE {NOT_SUPERSEDED} GROUP BY groups.kind, groups.key",
+            params,
+        ),
+    ]
+
+
+# Programmes listed by no SDG target (the grouped SQL must still count them).
+PROGRAMMES_WITHOUT_TARGET = ("youth_sport",)
+
+
+def _per_target_sql(targets: dict[str, list[str]]) -> list[tuple[str, dict]]:
     statements = [
         (
             "SELECT services.programme_code, count(DISTINCT referrals.person_id), "
@@ -217,8 +260,6 @@ def programmes_sql(targets: dict[str, list[str]]) -> list[tuple[str, dict]]:
             f"WHERE {NOT_SUPERSEDED} GROUP BY services.programme_code",
             {},
         ),
-        ("SELECT * FROM programmes ORDER BY number", {}),
-        ("SELECT * FROM sdg_targets", {}),
     ]
     for codes in targets.values():
         names = ", ".join(f":p{i}" for i in range(len(codes)))
@@ -241,6 +282,29 @@ def programmes_sql(targets: dict[str, list[str]]) -> list[tuple[str, dict]]:
             )
         )
     return statements
+
+
+def programme_figures(session, statements, targets: dict[str, list[str]]) -> tuple[dict, dict]:
+    """The raw side's figures: {programme: (referred, accepted, served, records)} and
+    {target: (referred, served, records)}, from either variant of programmes_sql."""
+    programmes: dict[str, list[int]] = {}
+    by_target: dict[str, list[int]] = {}
+    if len(statements) == 4:  # grouped: (kind, key, a, b) rows from each table
+        for offset, (sql, params) in enumerate(statements[2:]):
+            for kind, key, a, b in session.execute(sql, params):
+                into = programmes if kind == "programme" else by_target
+                into.setdefault(key, [0, 0, 0, 0])[2 * offset : 2 * offset + 2] = [a, b]
+    else:
+        for offset, (sql, params) in enumerate(statements[2:4]):
+            for key, a, b in session.execute(sql, params):
+                programmes.setdefault(key, [0, 0, 0, 0])[2 * offset : 2 * offset + 2] = [a, b]
+        pairs = statements[4:]
+        for target, referred, assisted in zip(targets, pairs[0::2], pairs[1::2], strict=True):
+            served, records = session.execute(*assisted).one()
+            by_target[target] = [session.execute(*referred).scalar(), 0, served, records]
+    programme_rows = {k: tuple(int(x) for x in v) for k, v in programmes.items() if any(v)}
+    target_rows = {k: (int(v[0]), int(v[2]), int(v[3])) for k, v in by_target.items() if any(v)}
+    return programme_rows, target_rows
 
 
 # --- Preparing the database ------------------------------------------------------------------

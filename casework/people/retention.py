@@ -290,6 +290,8 @@ def _scrub_files(ids: list[int], done: Anonymised) -> None:
         case.card_number = None
         case.decision_text = None
         case.external_ref = None
+        case.claim_narrative = None  # the person's own account: never kept past retention
+        case.medical_details = None
         events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))
         for event in events:
             event.comment = None

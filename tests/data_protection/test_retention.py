@@ -158,6 +158,8 @@ def test_anonymising_removes_identity_and_keeps_the_statistics_columns(
                          "applicant_age_band", "processing_days", "office_id")
         }  # fmt: skip
         assert case.card_number
+        case.medical_details = "Chronic asthma."
+        db.session.commit()
 
     report = run(app, LATER)
 
@@ -181,6 +183,7 @@ def test_anonymising_removes_identity_and_keeps_the_statistics_columns(
         case = db.session.get(Case, story.case_id)
         assert {name: getattr(case, name) for name in kept_case} == kept_case
         assert case.card_number is None and case.decision_text is None
+        assert case.medical_details is None and case.claim_narrative is None
         events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id))
         assert all(e.comment is None and "card_number" not in (e.data or {}) for e in events)
         referral = db.session.get(Referral, story.referral_id)
