@@ -37,7 +37,15 @@ from datetime import date
 from sqlalchemy import select, text
 
 from bench.databases import Unreachable, safe_url
-from bench.generate import NATIONAL_SUPERVISOR, add_database_arguments, prepare, selected
+from bench.generate import (
+    NATIONAL_SUPERVISOR,
+    _insert_copy,
+    _insert_core,
+    add_database_arguments,
+    prepare,
+    selected,
+)
+from bench.programmes_data import fill_programmes
 from bench.queue import explain, measure, percentile, wait_for_quiet
 
 AIM_MS = 500.0
@@ -200,48 +208,43 @@ NOT_SUPERSEDED = (
 )
 
 
-def programmes_sql(targets: dict[str, list[str]], variant: str = "grouped"
-                   ) -> list[tuple[str, dict]]:  # fmt: skip
+def programmes_sql(programmes: list[str], targets: dict[str, list[str]],
+                   variant: str = "grouped") -> list[tuple[str, dict]]:  # fmt: skip
     """The programme indicators as reports.programmes.indicators() asks them: the programmes
     and the SDG targets, then one pass per table grouped by indicator group (each programme
     is its own group; a target groups its programmes, so a person in two of them counts once).
     `variant="per_target"`: the former statements (by programme, then one pair per target)."""
-    statements = [("SELECT * FROM programmes ORDER BY number", {}), ("SELECT * FROM sdg_targets", {})]
+    statements = [
+        ("SELECT * FROM programmes ORDER BY number", {}),
+        ("SELECT * FROM sdg_targets", {}),
+    ]
     if variant == "per_target":
         return statements + _per_target_sql(targets)
-    programmes = list(dict.fromkeys(code for codes in targets.values() for code in codes))
-    programmes += [code for code in PROGRAMMES_WITHOUT_TARGET if code not in programmes]
-    pairs = [("programme", code, code) for code in programmes]
-    pairs += [("sdg_target", target, code) for target, codes in targets.items() for code in codes]
+    # Numbered groups as the app numbers them: the programmes, then the targets in order.
+    groups = [[code] for code in programmes] + list(targets.values())
     params: dict = {}
     values = []
-    for i, pair in enumerate(pairs):
-        values.append(f"(:k{i}, :g{i}, :p{i})")
-        params.update({f"k{i}": pair[0], f"g{i}": pair[1], f"p{i}": pair[2]})
-    groups = f"WITH groups (kind, key, programme_code) AS (VALUES {', '.join(values)}) "
-    return statements + [
-        (
-            groups + "SELECT groups.kind, groups.key, count(DISTINCT referrals.person_id), "
-            f"count(DISTINCT CASE WHEN referrals.state IN {ACCEPTED_REFERRAL_STATES} "
-            "THEN referrals.person_id END) FROM referrals "
-            "JOIN services ON services.code = referrals.service_code "
-            "JOIN groups ON groups.programme_code = services.programme_code "
-            "GROUP BY groups.kind, groups.key",
-            params,
-        ),
-        (
-            groups + "SELECT groups.kind, groups.key, count(DISTINCT assistance_records.person_id), "
-            "count(assistance_records.id) FROM assistance_records "
-            "JOIN services ON services.code = assistance_records.service_code "
-            "JOIN groups ON groups.programme_code = services.programme_code "
-            f"WHERE {NOT_SUPERSEDED} GROUP BY groups.kind, groups.key",
-            params,
-        ),
-    ]
-
-
-# Programmes listed by no SDG target (the grouped SQL must still count them).
-PROGRAMMES_WITHOUT_TARGET = ("youth_sport",)
+    for number, codes in enumerate(groups):
+        for code in codes:
+            values.append(f"({number}, :p{len(params)})")
+            params[f"p{len(params)}"] = code
+    with_groups = f"WITH indicator_groups (number, programme_code) AS (VALUES {', '.join(values)})"
+    by_group = (
+        "JOIN services ON services.code = {table}.service_code JOIN indicator_groups AS g "
+        "ON g.programme_code = services.programme_code {where}GROUP BY g.number"
+    )
+    referrals = (
+        f"{with_groups} SELECT g.number, count(DISTINCT referrals.person_id), "
+        f"count(DISTINCT CASE WHEN referrals.state IN {ACCEPTED_REFERRAL_STATES} "
+        "THEN referrals.person_id END) FROM referrals "
+        + by_group.format(table="referrals", where="")
+    )
+    assistance = (
+        f"{with_groups} SELECT g.number, count(DISTINCT assistance_records.person_id), "
+        "count(assistance_records.id) FROM assistance_records "
+        + by_group.format(table="assistance_records", where=f"WHERE {NOT_SUPERSEDED} ")
+    )
+    return [*statements, (referrals, params), (assistance, params)]
 
 
 def _per_target_sql(targets: dict[str, list[str]]) -> list[tuple[str, dict]]:
@@ -284,14 +287,17 @@ def _per_target_sql(targets: dict[str, list[str]]) -> list[tuple[str, dict]]:
     return statements
 
 
-def programme_figures(session, statements, targets: dict[str, list[str]]) -> tuple[dict, dict]:
+def programme_figures(session, statements, codes: list[str],
+                      targets: dict[str, list[str]]) -> tuple[dict, dict]:  # fmt: skip
     """The raw side's figures: {programme: (referred, accepted, served, records)} and
     {target: (referred, served, records)}, from either variant of programmes_sql."""
     programmes: dict[str, list[int]] = {}
     by_target: dict[str, list[int]] = {}
-    if len(statements) == 4:  # grouped: (kind, key, a, b) rows from each table
+    if len(statements) == 4:  # grouped: (group number, a, b) rows from each table
+        keys = [("programme", code) for code in codes] + [("sdg_target", t) for t in targets]
         for offset, (sql, params) in enumerate(statements[2:]):
-            for kind, key, a, b in session.execute(sql, params):
+            for number, a, b in session.execute(sql, params):
+                kind, key = keys[number]
                 into = programmes if kind == "programme" else by_target
                 into.setdefault(key, [0, 0, 0, 0])[2 * offset : 2 * offset + 2] = [a, b]
     else:
@@ -350,17 +356,20 @@ def bench_user_token(app) -> str:
     return token
 
 
-def sdg_targets(app) -> dict[str, list[str]]:
+def programme_map(app) -> tuple[list[str], dict[str, list[str]]]:
+    """The programme codes in order, and the programmes of each SDG target."""
     from casework.extensions import db
     from casework.reference.models import Programme
 
     with app.app_context():
+        programmes: list[str] = []
         targets: dict[str, list[str]] = {}
         for programme in db.session.scalars(select(Programme).order_by(Programme.number)):
+            programmes.append(programme.code)
             for code in programme.sdg_targets:
                 targets.setdefault(code, []).append(programme.code)
         db.session.remove()
-    return targets
+    return programmes, targets
 
 
 # --- Measuring ---------------------------------------------------------------------------------
@@ -390,17 +399,19 @@ SCENARIOS = (
     ("processing period", f"/api/v1/stats/processing?from={PERIOD[0]}&to={PERIOD[1]}"),
     ("processing old window SQL", "/api/v1/stats/processing"),
     ("programmes", "/api/v1/stats/programmes"),
+    ("programmes per-target SQL", "/api/v1/stats/programmes"),
 )
 
 
-def raw_statements(name: str, dialect: str, targets) -> list[tuple[str, dict]]:
+def raw_statements(name: str, dialect: str, catalogue) -> list[tuple[str, dict]]:
     if name.startswith("acceptance"):
         group_by = {"total+office": "office"}.get(name.split()[1], name.split()[1])
         return [(sql, {}) for sql in acceptance_sql(group_by, dialect)]
     if name.startswith("processing"):
         variant = {"processing period": "period", "processing old window SQL": "window"}
         return processing_sql(variant.get(name, "summary"))
-    return programmes_sql(targets)
+    variant = "per_target" if name == "programmes per-target SQL" else "grouped"
+    return programmes_sql(*catalogue, variant=variant)
 
 
 def bench_database(app, kind: str, args) -> list[Result]:
@@ -412,6 +423,13 @@ def bench_database(app, kind: str, args) -> list[Result]:
         started = time.perf_counter()
         filled = fill_appeals(engine)
         print(f"appeal columns set on {filled:,} cases ({time.perf_counter() - started:.1f} s)")
+        started = time.perf_counter()
+        copy = engine.dialect.name == "postgresql" and not args.no_copy
+        added = fill_programmes(
+            engine, seed=args.seed, insert=_insert_copy if copy else _insert_core
+        )
+        if any(added.values()):
+            print(f"programme data added: {added} ({time.perf_counter() - started:.1f} s)")
         with engine.connect() as connection:
             referrals = connection.scalar(text("SELECT count(*) FROM referrals"))
             records = connection.scalar(text("SELECT count(*) FROM assistance_records"))
@@ -419,7 +437,7 @@ def bench_database(app, kind: str, args) -> list[Result]:
               + ("  (empty: the programmes figures are all 0)" if not referrals + records
                  else ""))  # fmt: skip
     token = bench_user_token(app)
-    targets = sdg_targets(app)
+    catalogue = programme_map(app)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "fr"}
     wait_for_quiet(args.quiet_load, args.quiet_wait)
@@ -431,13 +449,13 @@ def bench_database(app, kind: str, args) -> list[Result]:
             if args.scenarios and not any(s in name for s in args.scenarios):
                 continue
             statements = [(text(sql), params) for sql, params in
-                          raw_statements(name, dialect, targets)]  # fmt: skip
+                          raw_statements(name, dialect, catalogue)]  # fmt: skip
             answer = client.get(url, headers=headers)
             if answer.status_code != 200:
                 raise SystemExit(f"{url}: {answer.status_code} {answer.get_data(as_text=True)}")
             body = answer.get_json()
             rows = len(body.get("rows") or body.get("by_office") or body.get("programmes") or [])
-            check(name, body, session, statements)
+            check(name, body, session, statements, catalogue)
 
             def run_app(url=url) -> float:
                 started = time.perf_counter()
@@ -453,7 +471,8 @@ def bench_database(app, kind: str, args) -> list[Result]:
                 return time.perf_counter() - started
 
             if not args.no_explain:
-                main_sql, main_params = statements[-1 if name.startswith("acceptance") else 0]
+                main = {"acceptance": -1, "programmes": 2}.get(name.split()[0], 0)
+                main_sql, main_params = statements[main]
                 compiled = str(main_sql)
                 print(f"\n--- {name}: plan of the raw statement")
                 plan = explain(session, _positional(compiled, main_params, dialect),
@@ -486,7 +505,7 @@ def _driver_params(params: dict, dialect: str):
     return params
 
 
-def check(name: str, body: dict, session, statements) -> None:
+def check(name: str, body: dict, session, statements, catalogue) -> None:
     """Both sides give the same figures (the filed column, or the processing table)."""
     if name.startswith("acceptance"):
         total = session.execute(*statements[0]).mappings().one()
@@ -503,14 +522,17 @@ def check(name: str, body: dict, session, statements) -> None:
         app += sorted((r["key"], r["count"]) for r in body["backlog_by_state"])
         raw += sorted((r[0], int(r[1])) for r in by_state)
     else:
-        app = sorted(
-            (r["key"], r["people_referred"], r["people_served"])
-            for r in body["programmes"]
-            if r["people_referred"] or r["people_served"]
-        )
-        raw = sorted((r[0], int(r[1]), 0) for r in session.execute(*statements[0]) if r[1])
-        app = [a[:2] for a in app]
-        raw = [r[:2] for r in raw]
+        figures = ("people_referred", "people_accepted", "people_served", "assistance_records")
+        app_programmes = {r["key"]: tuple(r[f] for f in figures) for r in body["programmes"]}
+        app_targets = {r["key"]: (r["people_referred"], r["people_served"],
+                                  r["assistance_records"])
+                       for r in body["sdg_targets"]}  # fmt: skip
+        raw_programmes, raw_targets = programme_figures(session, statements, *catalogue)
+        app = [{k: v for k, v in app_programmes.items() if any(v)},
+               {k: v for k, v in app_targets.items() if any(v)}]  # fmt: skip
+        raw = [raw_programmes, raw_targets]
+        if not any(raw_programmes.values()):
+            print(f"{name}: referrals and assistance records are empty: all figures are 0")
     session.rollback()
     if app != raw:
         raise SystemExit(f"{name}: the endpoint and the raw SQL disagree:\n{app}\n{raw}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select, true
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, select, true, union_all
 
 from casework.admin.models import Organisation
 from casework.auth.models import User
@@ -25,10 +25,8 @@ def _region_filter(user: User, column) -> ColumnElement[bool]:
     return column.in_(in_region)
 
 
-def _referral_counts(user: User, programmes: list[str] | None, date_from, date_to):
+def _referral_counts(user: User, date_from, date_to):
     conditions = [_region_filter(user, Referral.sender_organisation_id)]
-    if programmes is not None:
-        conditions.append(Service.programme_code.in_(programmes))
     if date_from:
         conditions.append(func.date(Referral.created_at) >= date_from)
     if date_to:
@@ -36,7 +34,7 @@ def _referral_counts(user: User, programmes: list[str] | None, date_from, date_t
     return and_(*conditions)
 
 
-def _assistance_conditions(user: User, programmes, date_from, date_to):
+def _assistance_conditions(user: User, date_from, date_to):
     superseded = select(AssistanceRecord.corrects_id).where(
         AssistanceRecord.corrects_id.is_not(None)
     )
@@ -44,8 +42,6 @@ def _assistance_conditions(user: User, programmes, date_from, date_to):
         _region_filter(user, AssistanceRecord.provider_id),
         AssistanceRecord.id.not_in(superseded),  # a corrected record counts once, as corrected
     ]
-    if programmes is not None:
-        conditions.append(Service.programme_code.in_(programmes))
     if date_from:
         conditions.append(AssistanceRecord.given_on >= date_from)
     if date_to:
@@ -53,78 +49,88 @@ def _assistance_conditions(user: User, programmes, date_from, date_to):
     return and_(*conditions)
 
 
-def indicators(user: User, date_from: date | None = None, date_to: date | None = None) -> dict:
-    """`{"programmes": [...], "sdg_targets": [...]}`, each row with people_referred,
-    people_accepted, people_served and assistance_records."""
-    language = current_language()
-    referral_rows = db.session.execute(
-        select(
-            Service.programme_code,
-            func.count(distinct(Referral.person_id)),
-            func.count(distinct(case((Referral.state.in_(ACCEPTED_STATES), Referral.person_id)))),
-        )
-        .join(Service, Service.code == Referral.service_code)
-        .where(_referral_counts(user, None, date_from, date_to))
-        .group_by(Service.programme_code)
-    ).all()
-    assistance_rows = db.session.execute(
-        select(
-            Service.programme_code,
-            func.count(distinct(AssistanceRecord.person_id)),
-            func.count(AssistanceRecord.id),
-        )
-        .join(Service, Service.code == AssistanceRecord.service_code)
-        .where(_assistance_conditions(user, None, date_from, date_to))
-        .group_by(Service.programme_code)
-    ).all()
-    referred = {code: (int(a), int(b)) for code, a, b in referral_rows}
-    served = {code: (int(a), int(b)) for code, a, b in assistance_rows}
-    programmes = list(db.session.scalars(select(Programme).order_by(Programme.number)))
-    rows = []
-    for programme in programmes:
-        people_referred, people_accepted = referred.get(programme.code, (0, 0))
-        people_served, records = served.get(programme.code, (0, 0))
-        rows.append({
-            "key": programme.code, "number": programme.number,
-            "label": programme.name_in(language), "kind": programme.kind,
-            "sdg_targets": programme.sdg_targets, "people_referred": people_referred,
-            "people_accepted": people_accepted, "people_served": people_served,
-            "assistance_records": records,
-        })  # fmt: skip
-    return {"programmes": rows, "sdg_targets": _by_target(user, programmes, date_from, date_to)}
-
-
-def _by_target(user, programmes, date_from, date_to) -> list[dict]:
-    """Distinct people per target cannot be summed from programmes (one person may be in two),
-    so each target is counted by the database over its programmes' services."""
-    language = current_language()
-    targets = {t.code: t for t in db.session.scalars(select(SdgTarget))}
+def indicator_groups(programmes: list[Programme]) -> list[tuple[str, str, list[str]]]:
+    """(kind, key, programme codes) per row of the answer: each programme, then each SDG
+    target over the programmes that list it."""
+    groups = [("programme", programme.code, [programme.code]) for programme in programmes]
     by_target: dict[str, list[str]] = {}
     for programme in programmes:
         for code in programme.sdg_targets:
             by_target.setdefault(code, []).append(programme.code)
-    rows = []
-    for code in sorted(by_target, key=_target_order):
-        codes = by_target[code]
-        referred = db.session.scalar(
-            select(func.count(distinct(Referral.person_id)))
-            .join(Service, Service.code == Referral.service_code)
-            .where(_referral_counts(user, codes, date_from, date_to))
+    groups += [
+        ("sdg_target", code, by_target[code]) for code in sorted(by_target, key=_target_order)
+    ]
+    return groups
+
+
+def _group_table(groups: list[tuple[str, str, list[str]]]):
+    """The groups as rows (number, programme_code) for the database to join: a programme's
+    referrals then count towards its own row and towards each of its targets' rows."""
+    pairs = [
+        select(literal(number).label("number"), literal(code).label("programme_code"))
+        for number, (_kind, _key, codes) in enumerate(groups)
+        for code in codes
+    ]
+    return union_all(*pairs).cte("indicator_groups")
+
+
+def indicators(user: User, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """`{"programmes": [...], "sdg_targets": [...]}`, each row with people_referred,
+    people_accepted, people_served and assistance_records."""
+    language = current_language()
+    programmes = list(db.session.scalars(select(Programme).order_by(Programme.number)))
+    groups = indicator_groups(programmes)
+    # One pass per table for every row: distinct people per target cannot be summed from the
+    # programmes (one person may be in two), so each referral is joined to every group its
+    # programme belongs to and the database counts distinct people per group.
+    table = _group_table(groups)
+    referral_rows = db.session.execute(
+        select(
+            table.c.number,
+            func.count(distinct(Referral.person_id)),
+            func.count(distinct(case((Referral.state.in_(ACCEPTED_STATES), Referral.person_id)))),
         )
-        served, records = db.session.execute(
-            select(
-                func.count(distinct(AssistanceRecord.person_id)), func.count(AssistanceRecord.id)
-            )
-            .join(Service, Service.code == AssistanceRecord.service_code)
-            .where(_assistance_conditions(user, codes, date_from, date_to))
-        ).one()
-        target = targets.get(code)
-        rows.append({
-            "key": code, "label": target.name_in(language) if target else code,
-            "programmes": codes, "people_referred": int(referred or 0),
-            "people_served": int(served or 0), "assistance_records": int(records or 0),
-        })  # fmt: skip
-    return rows
+        .join(Service, Service.code == Referral.service_code)
+        .join(table, table.c.programme_code == Service.programme_code)
+        .where(_referral_counts(user, date_from, date_to))
+        .group_by(table.c.number)
+    ).all()
+    assistance_rows = db.session.execute(
+        select(
+            table.c.number,
+            func.count(distinct(AssistanceRecord.person_id)),
+            func.count(AssistanceRecord.id),
+        )
+        .join(Service, Service.code == AssistanceRecord.service_code)
+        .join(table, table.c.programme_code == Service.programme_code)
+        .where(_assistance_conditions(user, date_from, date_to))
+        .group_by(table.c.number)
+    ).all()
+    referred = {int(number): (int(a), int(b)) for number, a, b in referral_rows}
+    served = {int(number): (int(a), int(b)) for number, a, b in assistance_rows}
+    rows, target_rows = [], []
+    by_code = {programme.code: programme for programme in programmes}
+    targets = {t.code: t for t in db.session.scalars(select(SdgTarget))}
+    for number, (kind, key, codes) in enumerate(groups):
+        people_referred, people_accepted = referred.get(number, (0, 0))
+        people_served, records = served.get(number, (0, 0))
+        if kind == "programme":
+            programme = by_code[key]
+            rows.append({
+                "key": key, "number": programme.number,
+                "label": programme.name_in(language), "kind": programme.kind,
+                "sdg_targets": programme.sdg_targets, "people_referred": people_referred,
+                "people_accepted": people_accepted, "people_served": people_served,
+                "assistance_records": records,
+            })  # fmt: skip
+        else:
+            target = targets.get(key)
+            target_rows.append({
+                "key": key, "label": target.name_in(language) if target else key,
+                "programmes": codes, "people_referred": people_referred,
+                "people_served": people_served, "assistance_records": records,
+            })  # fmt: skip
+    return {"programmes": rows, "sdg_targets": target_rows}
 
 
 def _target_order(code: str) -> tuple[int, int]:
