@@ -256,7 +256,14 @@ def fill_programmes(engine, *, seed: int, insert: Insert, batch: int = BATCH) ->
                          f"(SELECT max(id) FROM {table}))")
                 )  # fmt: skip
         connection.commit()
-    tables = ("organisations", "provider_services", "consents", "referrals", "assistance_records")
+    # Written with Core: the programme reach table is recounted once, as the loaders do.
+    from casework.reports import reach
+
+    with engine.connect() as connection:
+        reach.rebuild(connection)
+        connection.commit()
+    tables = ("organisations", "provider_services", "consents", "referrals", "assistance_records",
+              "programme_reach")  # fmt: skip
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in tables:
             connection.exec_driver_sql(f"ANALYZE {table}")

@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     from casework.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
     from casework.field_encryption import init_app as configure_field_encryption
     from casework.i18n import register_i18n
+    from casework.reports import reach as _reach  # noqa: F401 - keeps its table in step
     from casework.reports import summary as _summary  # noqa: F401 - keeps its table in step
     from casework.security import configure_security_headers
     from casework.services import models as _services_models  # noqa: F401 - mapped for scopes

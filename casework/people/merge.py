@@ -109,6 +109,7 @@ def merge_people(
                 execution_options={"synchronize_session": False},
             )
         moved[table] = ids
+    _recount_programme_reach(kept, merged)
     # Case members: moved, unless the kept person is already in that file (then set aside).
     kept_cases = set(db.session.scalars(select(Case.id).where(Case.applicant_id == kept.id)))
     kept_cases |= set(
@@ -186,6 +187,7 @@ def undo_merge(merge: PersonMerge, *, by: User) -> None:
                 .values({column.key: merged.id}),
                 execution_options={"synchronize_session": False},
             )
+    _recount_programme_reach(kept, merged)
     for model, key in ((CaseMember, "_case_members_removed"),
                        (HouseholdMember, "_household_members_removed")):  # fmt: skip
         for values in merge.moved.get(key) or []:
@@ -218,3 +220,11 @@ def merge_of(person: Person) -> PersonMerge | None:
         .where(PersonMerge.merged_id == person.id, PersonMerge.undone_at.is_(None))
         .order_by(PersonMerge.id.desc())
     )
+
+
+def _recount_programme_reach(kept: Person, merged: Person) -> None:
+    """Referrals and assistance records move between the two people with Core UPDATEs, which
+    the reach table's listener does not see (casework.reports.reach): recount both."""
+    from casework.reports import reach
+
+    reach.add_people(db.session.connection(), [kept.id, merged.id])

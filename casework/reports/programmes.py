@@ -12,9 +12,8 @@ from casework.auth.models import User
 from casework.extensions import db
 from casework.models_base import current_language
 from casework.reference.models import Programme, SdgTarget, Service
+from casework.reports.reach import ACCEPTED_STATES, ProgrammeReach
 from casework.services.models import AssistanceRecord, Referral
-
-ACCEPTED_STATES = ("accepted", "in_progress", "completed", "closed_without_service")
 
 
 def _region_filter(user: User, column) -> ColumnElement[bool]:
@@ -80,6 +79,16 @@ def indicators(user: User, date_from: date | None = None, date_to: date | None =
     language = current_language()
     programmes = list(db.session.scalars(select(Programme).order_by(Programme.number)))
     groups = indicator_groups(programmes)
+    if date_from is None and date_to is None:
+        referred, served = _from_reach(user, groups)
+    else:
+        referred, served = exact_counts(user, groups, date_from, date_to)
+    return _answer(groups, programmes, referred, served, language)
+
+
+def exact_counts(user: User, groups, date_from=None, date_to=None) -> tuple[dict, dict]:
+    """{group number: (people referred, people accepted)} and {group number: (people served,
+    records)}, counted from the referrals and records themselves (any period)."""
     # One pass per table for every row: distinct people per target cannot be summed from the
     # programmes (one person may be in two), so each referral is joined to every group its
     # programme belongs to and the database counts distinct people per group.
@@ -108,6 +117,36 @@ def indicators(user: User, date_from: date | None = None, date_to: date | None =
     ).all()
     referred = {int(number): (int(a), int(b)) for number, a, b in referral_rows}
     served = {int(number): (int(a), int(b)) for number, a, b in assistance_rows}
+    return referred, served
+
+
+def _from_reach(user: User, groups) -> tuple[dict, dict]:
+    """The same figures over the whole history, from the reach table (`reports.reach`): the
+    rows of the caller's scope, one per (group, person), counted without DISTINCT."""
+    numbers = {(kind, key): number for number, (kind, key, _codes) in enumerate(groups)}
+    reach = ProgrammeReach
+    rows = db.session.execute(
+        select(
+            reach.group_kind,
+            reach.group_key,
+            func.sum(case((reach.referrals > 0, 1), else_=0)),
+            func.sum(case((reach.accepted_referrals > 0, 1), else_=0)),
+            func.sum(case((reach.records > 0, 1), else_=0)),
+            func.sum(reach.records),
+        )
+        .where(reach.scope == (user.region_code or ""))
+        .group_by(reach.group_kind, reach.group_key)
+    ).all()
+    referred, served = {}, {}
+    for kind, key, people_referred, accepted, people_served, records in rows:
+        number = numbers.get((kind, key))
+        if number is not None:
+            referred[number] = (int(people_referred or 0), int(accepted or 0))
+            served[number] = (int(people_served or 0), int(records or 0))
+    return referred, served
+
+
+def _answer(groups, programmes, referred, served, language) -> dict:
     rows, target_rows = [], []
     by_code = {programme.code: programme for programme in programmes}
     targets = {t.code: t for t in db.session.scalars(select(SdgTarget))}

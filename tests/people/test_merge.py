@@ -19,6 +19,7 @@ from casework.people.merge_models import DuplicatePair, PairStatus, PersonMerge
 from casework.people.models import Household, HouseholdMember, IdentityDocument, Person
 from casework.people.operations import create_household
 from casework.people.queries import PeopleFilter, search_people
+from casework.reports import reach
 from casework.services.models import AssistanceRecord, Consent, PersonEvent, Referral
 from tests.conftest import api_token, sign_in
 from tests.factories import World, make_person, user_by_key
@@ -207,6 +208,8 @@ def test_merging_keeps_everything_of_both_on_the_kept_record(app, world, twins: 
         assert merge.former_values["documents"][0]["number"] == f"P{twins.merged:07d}"
         assert merge.merged_by_id == supervisor.id and merge.reason == "Same passport photo"
         assert set(merge.moved["referrals"]) == twins.rows["merged"]["referrals"]
+        # The programme indicators now count the two records as one person.
+        assert reach.differences(db.session.connection()) == []
         assert db.session.get(DuplicatePair, twins.pair).status == PairStatus.MERGED
         assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "person.merge"))
 
@@ -231,6 +234,7 @@ def test_undo_restores_both_records(app, world, twins: Twins) -> None:
         db.session.commit()
 
         assert (_owned(twins.kept), _owned(twins.merged)) == owned_before
+        assert reach.differences(db.session.connection()) == []
         assert (_members_of(twins.kept), _members_of(twins.merged)) == members_before
         merged = db.session.get(Person, twins.merged)
         assert merged.merged_into_id is None
