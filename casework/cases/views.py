@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -15,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -319,8 +319,9 @@ def act(case_id: int, action: str):
         return _case_page(case, {action: form}, 422)
     fields = action_fields(form)
     if fields.get("interview_on") is not None and fields["interview_on"].tzinfo is None:
-        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-        fields["interview_on"] = fields["interview_on"].replace(tzinfo=zone)
+        # The time typed is local: read it with the zone data pages display times with
+        # (Flask-Babel's, from the pinned pytz), so what is typed is what is shown.
+        fields["interview_on"] = get_timezone().localize(fields["interview_on"])
     try:
         expected = parse_version(form.version.data)
         operations.perform(case, action, by=current_user, expected_version=expected, fields=fields)
