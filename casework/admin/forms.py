@@ -63,6 +63,11 @@ class UserForm(FlaskForm):
 
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name_ar = StringField(
+        _l("Name in Arabic"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"dir": "rtl", "lang": "ar"},
+    )
     code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=12)])
     kind = SelectField(
         _l("Kind"), choices=[(k.value, label) for k, label in ORGANISATION_KIND_LABELS.items()]

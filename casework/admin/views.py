@@ -124,6 +124,7 @@ def edit_organisation(organisation_id: int | None = None):
         else:
             values = {
                 "name": form.name.data.strip(),
+                "name_ar": (form.name_ar.data or "").strip() or None,
                 "code": form.code.data,
                 "kind": form.kind.data,
                 "prefecture_code": form.prefecture_code.data,

@@ -274,7 +274,7 @@ class _Letter(FPDF):
         self.set_text_color(29, 78, 137)
         self.pair(*TEXT["kingdom"], size=12, style="B")
         self.set_text_color(0, 0, 0)
-        self.pair(case.office.name, case.office.name, size=9.5)
+        self.pair(case.office.name, case.office.name_in("ar"), size=9.5)
         self.rule(6)
         self.set_font(FONT_FAMILY, "B", 16)
         french, arabic = TEXT[title_key]
@@ -289,7 +289,7 @@ class _Letter(FPDF):
         kind_fr, kind_ar = KIND_TEXT[CaseKind(case.kind)]
         self.field("reference", case.reference)
         self.field("filed_on", _day(case.filed_on))
-        self.field("office", case.office.name)
+        self.field("office", case.office.name, case.office.name_in("ar"))
         self.field("kind", kind_fr, kind_ar)
         self.field("applicant", applicant.full_name, applicant.full_name_ar or applicant.full_name)
 

@@ -83,6 +83,9 @@ class OfficeRefSchema(Schema):
     id = fields.Integer()
     code = fields.String()
     name = fields.String()
+    name_ar = fields.String(
+        allow_none=True, metadata={"description": "The name in Arabic script, when recorded."}
+    )
 
 
 class EventSchema(Schema):

@@ -44,8 +44,10 @@ def load_names() -> list[dict]:
 
 def ensure_organisations() -> dict[str, Organisation]:
     organisations = {}
-    for code, name, kind, prefecture_code in DEMO_ORGANISATIONS:
+    for code, name, name_ar, kind, prefecture_code in DEMO_ORGANISATIONS:
         org = db.session.scalar(select(Organisation).where(Organisation.code == code))
+        if org is not None and org.name_ar is None:
+            org.name_ar = name_ar  # a demo loaded before organisations had Arabic names
         if org is None:
             region = (
                 db.session.get(Prefecture, prefecture_code).region_code if prefecture_code else None
@@ -53,6 +55,7 @@ def ensure_organisations() -> dict[str, Organisation]:
             org = Organisation(
                 code=code,
                 name=name,
+                name_ar=name_ar,
                 kind=kind.value,
                 prefecture_code=prefecture_code,
                 region_code=region,

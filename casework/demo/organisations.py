@@ -5,18 +5,18 @@ from __future__ import annotations
 from casework.admin.models import OrganisationKind
 from casework.policy import Role
 
-# code, name, kind, prefecture
+# code, name, name in Arabic, kind, prefecture
 DEMO_ORGANISATIONS = [
-    ("ADM", "Administration centrale (démo)", OrganisationKind.PUBLIC_SERVICE, None),
-    ("RAB", "Bureau des étrangers — Préfecture de Rabat", OrganisationKind.FOREIGNERS_OFFICE, "RAB"),
-    ("CAS", "Bureau des étrangers — Préfecture de Casablanca", OrganisationKind.FOREIGNERS_OFFICE, "CAS"),
-    ("TNG", "Bureau des étrangers — Préfecture de Tanger-Assilah", OrganisationKind.FOREIGNERS_OFFICE, "TNG"),
-    ("OUJ", "Bureau des étrangers — Préfecture d'Oujda-Angad", OrganisationKind.FOREIGNERS_OFFICE, "OUJ"),
-    ("FES", "Bureau des étrangers — Préfecture de Fès", OrganisationKind.FOREIGNERS_OFFICE, "FES"),
-    ("CNSR", "Commission nationale de suivi et de recours", OrganisationKind.APPEALS_COMMISSION, "RAB"),
-    ("ASY", "Bureau de l'asile (démo)", OrganisationKind.ASYLUM_OFFICE, "RAB"),
-    ("NGO1", "Association Al Amal pour les migrants (démo)", OrganisationKind.NGO, "RAB"),
-    ("NGO2", "Fondation Passerelles (démo)", OrganisationKind.NGO, "TNG"),
+    ("ADM", "Administration centrale (démo)", "الإدارة المركزية (تجريبي)", OrganisationKind.PUBLIC_SERVICE, None),
+    ("RAB", "Bureau des étrangers — Préfecture de Rabat", "مكتب الأجانب — عمالة الرباط", OrganisationKind.FOREIGNERS_OFFICE, "RAB"),
+    ("CAS", "Bureau des étrangers — Préfecture de Casablanca", "مكتب الأجانب — عمالة الدار البيضاء", OrganisationKind.FOREIGNERS_OFFICE, "CAS"),
+    ("TNG", "Bureau des étrangers — Préfecture de Tanger-Assilah", "مكتب الأجانب — عمالة طنجة أصيلة", OrganisationKind.FOREIGNERS_OFFICE, "TNG"),
+    ("OUJ", "Bureau des étrangers — Préfecture d'Oujda-Angad", "مكتب الأجانب — عمالة وجدة أنكاد", OrganisationKind.FOREIGNERS_OFFICE, "OUJ"),
+    ("FES", "Bureau des étrangers — Préfecture de Fès", "مكتب الأجانب — عمالة فاس", OrganisationKind.FOREIGNERS_OFFICE, "FES"),
+    ("CNSR", "Commission nationale de suivi et de recours", "اللجنة الوطنية للتتبع والطعون", OrganisationKind.APPEALS_COMMISSION, "RAB"),
+    ("ASY", "Bureau de l'asile (démo)", "مكتب اللجوء (تجريبي)", OrganisationKind.ASYLUM_OFFICE, "RAB"),
+    ("NGO1", "Association Al Amal pour les migrants (démo)", "جمعية الأمل للمهاجرين (تجريبي)", OrganisationKind.NGO, "RAB"),
+    ("NGO2", "Fondation Passerelles (démo)", "مؤسسة الجسور (تجريبي)", OrganisationKind.NGO, "TNG"),
 ]  # fmt: skip
 
 # email, name, role, organisation code, supervised region (None: national)

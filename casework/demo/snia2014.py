@@ -378,6 +378,11 @@ def office_name(prefecture: Prefecture) -> str:
     return f"Bureau des étrangers — {unit} {of}{name}"
 
 
+def office_name_ar(prefecture: Prefecture) -> str:
+    unit = "عمالة" if prefecture.kind == "prefecture" else "إقليم"
+    return f"مكتب الأجانب — {unit} {prefecture.name_ar}"
+
+
 def ensure_offices() -> dict[str, Office]:
     """A foreigners' office (code = prefecture code) for every unit the 2014 files are filed
     in; the demo's own offices (RAB, CAS, TNG, OUJ, FES) are reused."""
@@ -401,6 +406,7 @@ def ensure_offices() -> dict[str, Office]:
                 org = Organisation(
                     code=code,
                     name=office_name(prefecture),
+                    name_ar=office_name_ar(prefecture),
                     kind=OrganisationKind.FOREIGNERS_OFFICE.value,
                     prefecture_code=code,
                     region_code=prefecture.region_code,

@@ -527,3 +527,52 @@ def test_the_new_organisation_can_be_given_accounts(
     )
 
     assert get_user(app, "agent.mrk@test.example").organisation_id == org.id
+
+
+def test_an_organisation_is_given_a_name_in_arabic(
+    app: Flask, world: World, admin: FlaskClient
+) -> None:
+    admin.post("/admin/organisations/new", data=organisation_form())
+    org = get_organisation(app, "MRK")
+    assert org.name_ar is None
+
+    response = admin.post(
+        f"/admin/organisations/{org.id}",
+        data=organisation_form(code="MRK", name_ar="  مكتب الأجانب — عمالة مراكش "),
+    )
+
+    assert response.status_code == 302
+    assert get_organisation(app, "MRK").name_ar == "مكتب الأجانب — عمالة مراكش"
+    _created, updated = audit_actions(app, "organisations", org.id)
+    assert (updated.action, updated.data["fields"]) == ("organisation.update", ["name_ar"])
+    listing = admin.get("/admin/organisations").get_data(as_text=True)
+    assert '<bdi dir="rtl" lang="ar">مكتب الأجانب — عمالة مراكش</bdi>' in listing
+
+
+def test_the_arabic_name_input_is_right_to_left(admin: FlaskClient) -> None:
+    page = admin.get("/admin/organisations/new").get_data(as_text=True)
+
+    [tag] = [t for t in page.split("<input")[1:] if 'name="name_ar"' in t.split(">")[0]]
+    tag = tag.split(">")[0]
+    assert 'dir="rtl"' in tag and 'lang="ar"' in tag and 'dir="auto"' not in tag
+
+
+def test_the_arabic_name_is_optional_and_can_be_cleared(
+    app: Flask, world: World, admin: FlaskClient
+) -> None:
+    admin.post("/admin/organisations/new", data=organisation_form(name_ar="مكتب مراكش"))
+    org = get_organisation(app, "MRK")
+    assert org.name_ar == "مكتب مراكش"
+
+    admin.post(f"/admin/organisations/{org.id}", data=organisation_form(code="MRK", name_ar=""))
+
+    assert get_organisation(app, "MRK").name_ar is None
+
+
+def test_an_arabic_name_over_200_characters_is_refused(
+    app: Flask, world: World, admin: FlaskClient
+) -> None:
+    response = admin.post("/admin/organisations/new", data=organisation_form(name_ar="م" * 201))
+
+    assert response.status_code == 200
+    assert get_organisation(app, "MRK") is None

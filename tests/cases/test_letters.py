@@ -17,6 +17,7 @@ from itsdangerous import URLSafeSerializer
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from casework.admin.models import Organisation
 from casework.audit.models import AuditEntry
 from casework.cases import guards, letters
 from casework.cases.models import Case
@@ -117,6 +118,46 @@ def test_the_receipt_is_a_pdf_in_french_and_arabic(app: Flask, world: World, cas
     [entry] = [e for e in audit(app) if e.action == "case.letter_download"]
     assert (entry.user_id, entry.record_id) == (world.user_ids["caseworker"], case_id)
     assert entry.data == {"letter": "receipt", "channel": "web"}
+
+
+OFFICE_AR = "مكتب الأجانب — عمالة الرباط"
+
+
+def name_office_in_arabic(app: Flask, world: World, name_ar: str | None) -> None:
+    with app.app_context():
+        db.session.get(Organisation, world.orgs["RAB"]).name_ar = name_ar
+        db.session.commit()
+
+
+def test_the_arabic_column_names_the_office_in_arabic(app: Flask, world: World, case_id) -> None:
+    name_office_in_arabic(app, world, OFFICE_AR)
+
+    text = pdf_text(page_client(app, world, "caseworker").get(f"/cases/{case_id}/receipt.pdf").data)
+
+    # Header and office field: the French name on the left, the Arabic one on the right.
+    assert text.count(OFFICE_AR) == 2
+    assert text.count("Organisation RAB") == 2
+
+
+def test_without_an_arabic_name_the_arabic_column_repeats_the_french_one(
+    app: Flask, world: World, case_id
+) -> None:
+    text = pdf_text(page_client(app, world, "caseworker").get(f"/cases/{case_id}/receipt.pdf").data)
+
+    assert text.count("Organisation RAB") == 4
+    assert OFFICE_AR not in text
+
+
+def test_the_decision_letter_names_the_office_in_arabic(app: Flask, world: World, case_id) -> None:
+    name_office_in_arabic(app, world, OFFICE_AR)
+    reject(app, world, case_id)
+
+    text = pdf_text(
+        page_client(app, world, "caseworker").get(f"/cases/{case_id}/decision.pdf").data
+    )
+
+    assert text.count(OFFICE_AR) == 2
+    assert text.count("Organisation RAB") == 2
 
 
 def test_the_api_serves_the_receipt(app: Flask, world: World, case_id) -> None:
