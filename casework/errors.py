@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from casework.extensions import db
+from casework.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,11 @@ def _webargs_errors(data: dict) -> dict | None:
 
 def handle_unexpected(error: Exception):
     db.session.rollback()
+    if isinstance(error, SQLAlchemyError):
+        # The database failed this request: the answer must not need it. The rollback expired
+        # the signed-in user, whom the language choice and the page's header would reload;
+        # they see the caller as anonymous instead (the page is an error page either way).
+        g._login_user = login_manager.anonymous_user()
     log.exception("Unhandled error on %s %s", request.method, request.endpoint)
     if wants_problem_json():
         return problem(500, "Internal Server Error", _("Something went wrong on our side."))
