@@ -21,6 +21,9 @@ class BaseSettings:
     REDIS_URL: str | None = None
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     MAX_UPLOAD_MB = 10
+    # Uploaded import files and their problems reports hold personal data: a check never
+    # confirmed loses them after this many hours (`casework imports purge`, and each new import).
+    IMPORT_FILES_MAX_HOURS = 24
 
     # Sessions: the cookie carries only the user id and a per-user session version.
     SESSION_COOKIE_NAME = "casework_session"
@@ -120,6 +123,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "REDIS_URL": ("REDIS_URL", str),
     "UPLOAD_DIR": ("UPLOAD_DIR", str),
     "MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
+    "IMPORT_FILES_MAX_HOURS": ("IMPORT_FILES_MAX_HOURS", float),
     "PROXY_FIX_HOPS": ("PROXY_FIX_HOPS", int),
     "LOG_LEVEL": ("LOG_LEVEL", str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),

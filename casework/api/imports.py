@@ -114,6 +114,12 @@ class ImportJobSchema(Schema):
     updated = fields.Integer(attribute="rows_updated")
     unchanged = fields.Integer(attribute="rows_unchanged")
     error = fields.String(allow_none=True)
+    files_removed = fields.Boolean(
+        metadata={
+            "description": "The uploaded file and its report were deleted (IMPORT_FILES_MAX_HOURS "
+            "after the upload): upload the file again to import it."
+        }
+    )
     report_url = fields.Function(
         lambda job: (
             url_for("api_imports.get_report", import_id=job.id) if job.report_path else None

@@ -8,6 +8,8 @@
 * `operations`: running an import job: streaming, batches of Core inserts and updates, the
   report, all-or-nothing or valid rows only, the audit trail;
 * `jobs`: starting a job in the background (RQ when REDIS_URL is set, else a thread);
+* `purge`: deleting uploaded files and reports past IMPORT_FILES_MAX_HOURS (personal data);
 * `exports`: full exports of people and cases (CSV and XLSX, streamed, scoped, audited);
-* `cli`, `views`: the `casework import` command and the /imports and /exports pages.
+* `cli`, `views`: the `casework import` and `casework imports purge` commands and the
+  /imports and /exports pages.
 """

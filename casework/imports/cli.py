@@ -1,4 +1,5 @@
-"""`casework import FILE --kind people|cases`: import a register from the command line.
+"""`casework import FILE --kind people|cases`: import a register from the command line;
+`casework imports purge [--dry-run]`: delete the files of old uploaded imports.
 
     casework import register.csv --kind people --organisation RAB --dry-run
     casework import register.csv --kind people --organisation RAB
@@ -25,6 +26,7 @@ from casework.extensions import db
 from casework.imports.layouts import MappingError, read_mapping
 from casework.imports.models import ImportKind, ImportState
 from casework.imports.operations import create_job, read_report, run_import
+from casework.imports.purge import max_age, purge_files
 
 
 @click.command("import")
@@ -151,3 +153,26 @@ def _summary(job, report_path) -> None:
         click.echo(f"  row {line['row']}, {line['column']}: {line['message']} ({line['value']})")
     if report_path:
         click.echo(f"Report: {report_path}")
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Delete uploaded import files (and their reports) older than IMPORT_FILES_MAX_HOURS,
+    and the uploads finished imports left behind. Prints counts only."""
+    counts = purge_files(dry_run=dry_run)
+    hours = f"{max_age().total_seconds() / 3600:g}"
+    if dry_run:
+        db.session.rollback()
+        click.echo(
+            f"Dry run: would delete the files of {counts.expired:,} imports older than "
+            f"{hours} hours and the leftover uploads of {counts.copies:,} finished imports "
+            f"({counts.files:,} files). Nothing was deleted."
+        )
+        return
+    db.session.commit()
+    click.echo(
+        f"Deleted the files of {counts.expired:,} imports older than {hours} hours and the "
+        f"leftover uploads of {counts.copies:,} finished imports ({counts.files:,} files)."
+    )

@@ -51,7 +51,7 @@ CASES_COLUMNS = (
     "id", "reference", "external_ref", "person_external_ref", "applicant_id", "kind",
     "operation", "category", "office_code", "filed_on", "state", "assigned_to",
     "deadline_on", "decided_on", "first_instance_outcome", "appeal_outcome", "card_number",
-    "card_expires_on", "closed_on", "created_at", "updated_at",
+    "card_expires_on", "renews_card_number", "closed_on", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -83,6 +83,8 @@ def people_query(user: User) -> Select:
 def cases_query(user: User) -> Select:
     applicant = aliased(Person)
     assignee = aliased(User)
+    # A renewal names the card it renews, like the import column (exports import back).
+    renewed = aliased(Case)
     return (
         select(
             Case.id,
@@ -103,6 +105,7 @@ def cases_query(user: User) -> Select:
             Case.appeal_outcome,
             Case.card_number,
             Case.card_expires_on,
+            renewed.card_number,
             Case.closed_on,
             Case.created_at,
             Case.updated_at,
@@ -110,6 +113,7 @@ def cases_query(user: User) -> Select:
         .join(applicant, applicant.id == Case.applicant_id)
         .join(Organisation, Organisation.id == Case.office_id)
         .outerjoin(assignee, assignee.id == Case.assigned_to_id)
+        .outerjoin(renewed, renewed.id == Case.renewal_of_id)
         .where(visible_cases(user).whereclause)
         .order_by(Case.id)
     )

@@ -82,14 +82,24 @@ def start(job: ImportJob) -> threading.Thread | None:
     return thread
 
 
-def mark_stale(job: ImportJob) -> None:
-    """A job that stopped moving long ago lost its process: say so instead of waiting."""
+def is_stale(job: ImportJob) -> bool:
+    """Whether an unfinished job stopped moving so long ago that its process is gone."""
     if job.finished:
-        return
+        return False
     moved = job.updated_at
     if moved is not None and moved.tzinfo is None:
         moved = moved.replace(tzinfo=UTC)
-    if moved is not None and datetime.now(UTC) - moved > STALE_AFTER:
-        job.state = ImportState.FAILED.value
-        job.error = str(_l("The import stopped (its process ended). Start it again."))
+    return moved is not None and datetime.now(UTC) - moved > STALE_AFTER
+
+
+def fail_stale(job: ImportJob) -> None:
+    """Mark a stale job failed (flushed with the session; the caller commits)."""
+    job.state = ImportState.FAILED.value
+    job.error = str(_l("The import stopped (its process ended). Start it again."))
+
+
+def mark_stale(job: ImportJob) -> None:
+    """A job that stopped moving long ago lost its process: say so instead of waiting."""
+    if is_stale(job):
+        fail_stale(job)
         db.session.commit()

@@ -96,6 +96,12 @@ CASES_COLUMNS: tuple[Column, ...] = (
     Column("state", "état",
            _l("The file's state in its workflow (see Workflows); by default the first one."),
            aliases=("etat", "statut", "status", "situation")),
+    Column("renews_card_number", "numéro de la carte renouvelée",
+           _l("Renewal files: the number of the card renewed, issued by a file of the same "
+              "office. The renewal is linked to that file."),
+           aliases=("numero de la carte renouvelee", "numero carte renouvelee",
+                    "carte renouvelee", "n carte renouvelee", "renewed card number",
+                    "renewed card", "card renewed")),
 )  # fmt: skip
 
 LAYOUTS: dict[str, tuple[Column, ...]] = {

@@ -1,8 +1,9 @@
 """Import jobs: one row per file checked (a dry run) or imported, with its progress and counts.
 
 The uploaded file and the problems report are files under `UPLOAD_DIR/imports/<job id>/`; the
-row keeps their paths, never their content. A job's counts and error message carry no personal
-data (the report does: it is only served to the job's author).
+row keeps their paths, never their content, and forgets them when the purge deletes the files
+(`casework.imports.purge`). A job's counts and error message carry no personal data (the
+report does: it is only served to the job's author).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class ImportJob(TimestampMixin, db.Model):
     # The name the file was uploaded under (sanitised), for display only.
     filename: Mapped[str] = mapped_column(String(200))
     # Where the file is read from: a copy under UPLOAD_DIR (web and API uploads, removed once
-    # imported) or the path given to the command line (left alone).
+    # imported) or the path given to the command line (left alone). None once the purge
+    # removed the job's files (`purge`: personal data is not kept past IMPORT_FILES_MAX_HOURS).
     source_path: Mapped[str | None] = mapped_column(String(500))
     # source column -> field, when the file's layout is not one of the documented ones.
     mapping: Mapped[dict | None] = mapped_column(JSON)
@@ -83,6 +85,11 @@ class ImportJob(TimestampMixin, db.Model):
     @property
     def finished(self) -> bool:
         return self.state in (ImportState.DONE, ImportState.FAILED)
+
+    @property
+    def files_removed(self) -> bool:
+        """The uploaded file and the problems report were deleted by the purge."""
+        return self.source_path is None
 
     @property
     def state_label(self) -> str:

@@ -106,7 +106,14 @@ PERSON_DEFAULTS: dict[str, Any] = {
     "phone": None,
     "prefecture_code": None,
 }
-CASE_FIELDS = ("operation_code", "category_code", "filed_on", "state", "applicant_id")
+CASE_FIELDS = (
+    "operation_code",
+    "category_code",
+    "filed_on",
+    "state",
+    "applicant_id",
+    "renewal_of_id",
+)
 
 
 class ImportRefused(Exception):
@@ -115,6 +122,11 @@ class ImportRefused(Exception):
 
 class ConcurrentChange(Exception):
     """A record changed between the check and the update: nothing is written."""
+
+
+class FilesRemoved(Exception):
+    """A check cannot be confirmed: its uploaded file was deleted (or is past its keeping
+    time, IMPORT_FILES_MAX_HOURS). The file must be uploaded again."""
 
 
 # --- Where a job's files live -----------------------------------------------------------------
@@ -174,7 +186,8 @@ def create_job(
     language: str = "fr",
     checked_by: ImportJob | None = None,
 ) -> ImportJob:
-    """A queued job; the caller commits, then starts it (`jobs.start`) or runs it."""
+    """A queued job; the caller commits, then starts it (`jobs.start`) or runs it.
+    The files of older jobs past their keeping time are purged on the way (`purge`)."""
     job = ImportJob(
         kind=ImportKind(kind).value,
         filename=filename[:200],
@@ -190,7 +203,19 @@ def create_job(
     )
     db.session.add(job)
     db.session.flush()
+    _purge_quietly()
     return job
+
+
+def _purge_quietly() -> None:
+    """Purge old import files as a new import comes in: no cron to set up. A file that
+    cannot be deleted now (a permission, a full disk) does not stop the new import."""
+    from casework.imports.purge import purge_files
+
+    try:
+        purge_files()
+    except OSError:
+        log.exception("Purging old import files failed; they are tried again next time")
 
 
 def store_upload(job: ImportJob, stream, suffix: str) -> None:
@@ -202,7 +227,12 @@ def store_upload(job: ImportJob, stream, suffix: str) -> None:
 
 
 def confirm(dry_run: ImportJob, *, by: User, valid_only: bool) -> ImportJob:
-    """The import of a checked file, from the dry run's copy of it."""
+    """The import of a checked file, from the dry run's copy of it. Raises `FilesRemoved`
+    when that copy was deleted, or is past its keeping time."""
+    from casework.imports.purge import is_expired
+
+    if is_expired(dry_run):
+        raise FilesRemoved(dry_run.id)
     return create_job(
         kind=dry_run.kind,
         filename=dry_run.filename,
@@ -220,6 +250,10 @@ def confirm(dry_run: ImportJob, *, by: User, valid_only: bool) -> ImportJob:
 def may_confirm(job: ImportJob) -> bool:
     """A finished dry run whose file is still there and that was not confirmed yet."""
     if not job.dry_run or job.state != ImportState.DONE or job.rows_valid == 0:
+        return False
+    from casework.imports.purge import is_expired
+
+    if is_expired(job):
         return False
     if not job.source_path or not Path(job.source_path).is_file():
         return False
@@ -508,6 +542,8 @@ def _import_rows(
                 if not (sqlite and has_written):
                     _publish(spec.id, counts)
             counts.total = counts.done
+            for column, value, message in importer.notes():
+                report.add("", headers.get(column, column), value, message)
             if writing and has_written:
                 importer.audit.append_to_trail(connection)
                 transaction.commit()
@@ -653,6 +689,10 @@ class _Importer:
     def close(self) -> None:
         self.seen.close()
         self.audit.close()
+
+    def notes(self) -> list[Problem]:
+        """Warnings about the whole file, for the end of the report (rows are not refused)."""
+        return []
 
     def _mark_repeats(self, rows: list[Checked], keys: list[str | None]) -> None:
         """A key (reference) met on an earlier row of the file makes this row a problem."""
@@ -828,6 +868,15 @@ def match_keys(values: dict[str, Any]) -> dict[str, str | None]:
 class CasesImporter(_Importer):
     table = CASES
 
+    def __init__(self, spec: Spec, connection: Connection, reference: ReferenceData) -> None:
+        super().__init__(spec, connection, reference)
+        self.cards = SeenKeys()  # card numbers renewed so far in the file
+        self.unlinked = 0  # valid renewal rows linked to no card
+
+    def close(self) -> None:
+        super().close()
+        self.cards.close()
+
     def check(self, raw_rows: list[tuple[int, dict]]) -> list[Checked]:
         spec = self.spec
         rows = []
@@ -840,8 +889,92 @@ class CasesImporter(_Importer):
         self._mark_repeats(rows, keys)
         candidates = [row for row in rows if not row.problems]
         self._find_applicants(candidates)
+        self._find_renewed([row for row in candidates if not row.problems])
         self._find_existing([row for row in candidates if not row.problems])
+        self.unlinked += sum(
+            1
+            for row in rows
+            if not row.problems
+            and row.clean["kind"] == CaseKind.RENEWAL
+            and row.clean.get("renewal_of_id") is None
+        )
         return rows
+
+    def notes(self) -> list[Problem]:
+        if not self.unlinked:
+            return []
+        message = _l(
+            "Renewal files not linked to the file that issued the card they renew: %(n)s. "
+            "Give the card numbers in the column renews_card_number to link them.",
+            n=self.unlinked,
+        )
+        return [("renews_card_number", str(self.unlinked), message)]
+
+    def _find_renewed(self, rows: list[Checked]) -> None:
+        """A renewal row naming a card is linked to the file of its office that issued the
+        card, as `cases.operations.open_renewal` links a renewal opened in the application.
+        A card of another office is answered as unknown (its number says nothing more)."""
+        rows = [row for row in rows if row.clean.get("renews_card_number")]
+        numbers = {row.clean["renews_card_number"] for row in rows}
+        if not numbers:
+            return
+        cards = {
+            found["card_number"]: found
+            for found in self.connection.execute(
+                select(CASES.c.id, CASES.c.card_number, CASES.c.office_id).where(
+                    CASES.c.card_number.in_(numbers)
+                )
+            ).mappings()
+        }
+        renewals: dict[int, list[Any]] = defaultdict(list)
+        if cards:
+            query = select(CASES.c.renewal_of_id, CASES.c.office_id, CASES.c.external_ref).where(
+                CASES.c.renewal_of_id.in_([found["id"] for found in cards.values()]),
+                CASES.c.state != "withdrawn",
+            )
+            for found in self.connection.execute(query).mappings():
+                renewals[found["renewal_of_id"]].append(found)
+        for row in rows:
+            number, office = row.clean["renews_card_number"], row.clean["office"]
+            card = cards.get(number)
+            if card is None or card["office_id"] != office.id:
+                row.problems.append(
+                    (
+                        "renews_card_number",
+                        number,
+                        _l("No file of this office issued a card with this number."),
+                    )
+                )
+                continue
+            others = [
+                found
+                for found in renewals.get(card["id"], [])
+                if (found["office_id"], found["external_ref"])
+                != (office.id, row.clean["external_ref"])
+            ]
+            if others:
+                row.problems.append(
+                    (
+                        "renews_card_number",
+                        number,
+                        _l("Another renewal file is already open for this card."),
+                    )
+                )
+                continue
+            row.clean["renewal_of_id"] = card["id"]
+        # Two rows of the file renewing one card: the first is linked, the others refused.
+        linked = [row for row in rows if row.clean.get("renewal_of_id") is not None]
+        firsts = self.cards.first_times([row.clean["renews_card_number"] for row in linked])
+        for row, first in zip(linked, firsts, strict=True):
+            if not first:
+                del row.clean["renewal_of_id"]
+                row.problems.append(
+                    (
+                        "renews_card_number",
+                        row.clean["renews_card_number"],
+                        _l("This card is renewed on an earlier row of the file."),
+                    )
+                )
 
     def _holder(self, row: Checked) -> int:
         """People are looked up among those of the import's organisation, else the office's."""
@@ -915,6 +1048,8 @@ class CasesImporter(_Importer):
                 )
                 continue
             row.existing = found
+            # Without a card number to link, an imported file keeps the link it has.
+            row.clean.setdefault("renewal_of_id", found["renewal_of_id"])
             row.changed = [name for name in CASE_FIELDS if found[name] != row.clean.get(name)]
             row.action = "update" if row.changed else "unchanged"
 
@@ -957,7 +1092,7 @@ class CasesImporter(_Importer):
                         "state": clean["state"],
                         "filed_on": clean["filed_on"],
                         "proposed_reasons": [],
-                        "renewal_of_id": None,
+                        "renewal_of_id": clean.get("renewal_of_id"),
                         "region_code": office.region_code,
                         **self._dimensions(row),
                         "version": 1,

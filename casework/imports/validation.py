@@ -34,6 +34,7 @@ MAX_LENGTHS = {
     "family_name_ar": 120,
     "given_names_ar": 120,
     "phone": 40,
+    "renews_card_number": 40,
 }
 SEXES = {
     "f": Sex.FEMALE,
@@ -339,5 +340,15 @@ def clean_case(
                 )
             )
     clean["state"] = state
+    if "renews_card_number" in raw:
+        # Card numbers are stored in capitals (`cases.operations`, issue_card).
+        card = text_value(raw["renews_card_number"]).upper()
+        if len(card) > MAX_LENGTHS["renews_card_number"]:
+            problems.append(
+                ("renews_card_number", card[:80], _l("At most %(n)s characters.", n=40))
+            )
+        elif card and kind is not None and kind != CaseKind.RENEWAL:
+            problems.append(("renews_card_number", card, _l("Only a renewal file renews a card.")))
+        clean["renews_card_number"] = card or None
     _require(raw, clean, ("external_ref", "person_external_ref", "kind", "filed_on"), problems)
     return clean, problems

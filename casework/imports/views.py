@@ -35,12 +35,15 @@ from wtforms.validators import DataRequired
 from casework.admin.models import Organisation
 from casework.auth.reauth import requires_recent_authentication
 from casework.extensions import db
-from casework.imports import exports, jobs, layouts, operations
+from casework.imports import exports, jobs, layouts, operations, purge
+from casework.imports.cli import purge_command
 from casework.imports.models import KIND_LABELS, ImportJob, ImportKind
 from casework.models_base import current_language
 from casework.policy import requires
 
 bp = Blueprint("imports", __name__)
+# `casework imports purge`: the blueprint's command group is named after it.
+bp.cli.add_command(purge_command)
 
 UPLOAD_ENDPOINTS = {"imports.upload", "api_imports.create_import"}
 DEFAULT_MAX_MB = 100  # IMPORT_MAX_MB: imports are larger than scans (MAX_UPLOAD_MB)
@@ -118,6 +121,11 @@ def start_or_run(job: ImportJob, size: int | None) -> None:
         operations.run_import(job.id)
     else:
         jobs.start(job)
+
+
+def max_hours() -> str:
+    """IMPORT_FILES_MAX_HOURS as people write it: 24, or 1.5."""
+    return f"{purge.max_age().total_seconds() / 3600:g}"
 
 
 def report_response(job: ImportJob) -> Response:
@@ -207,6 +215,7 @@ def job(import_id: int):
         confirmed_by=db.session.scalar(
             select(ImportJob).where(ImportJob.checked_by_job_id == job.id).limit(1)
         ),
+        max_hours=max_hours(),
     )
 
 
@@ -215,16 +224,36 @@ def job(import_id: int):
 def confirm(import_id: int):
     checked = get_job_or_404(import_id)
     form = ConfirmForm()
+    confirmed = db.session.scalar(
+        select(ImportJob.id).where(ImportJob.checked_by_job_id == checked.id).limit(1)
+    )
+    if checked.dry_run and confirmed is None and purge.is_expired(checked):
+        return _upload_again()
     if not form.validate_on_submit() or not operations.may_confirm(checked):
         flash(_("This file cannot be imported from here: check it again."), "warning")
         return redirect(url_for("imports.job", import_id=checked.id))
     if checked.rows_invalid and not form.valid_only.data:
         flash(_("Some rows have problems: tick the box to import the valid rows only."), "warning")
         return redirect(url_for("imports.job", import_id=checked.id))
-    job = operations.confirm(checked, by=current_user, valid_only=bool(form.valid_only.data))
+    try:
+        job = operations.confirm(checked, by=current_user, valid_only=bool(form.valid_only.data))
+    except operations.FilesRemoved:
+        return _upload_again()
     db.session.commit()
     start_or_run(job, 0 if (checked.rows_total or 0) <= 2000 else None)
     return redirect(url_for("imports.job", import_id=job.id))
+
+
+def _upload_again():
+    flash(
+        _(
+            "The file of this check was deleted %(hours)s hours after its upload (personal "
+            "data is not kept longer): upload it again to import it.",
+            hours=max_hours(),
+        ),
+        "warning",
+    )
+    return redirect(url_for("imports.upload"))
 
 
 @bp.route("/imports/<int:import_id>/report.csv")
