@@ -43,6 +43,7 @@ from casework.policy import requires
 
 bp = Blueprint("imports", __name__)
 # `casework imports purge`: the blueprint's command group is named after it.
+bp.cli.help = "Imports: delete the uploaded files past IMPORT_FILES_MAX_HOURS (purge)."
 bp.cli.add_command(purge_command)
 
 UPLOAD_ENDPOINTS = {"imports.upload", "api_imports.create_import"}
