@@ -18,8 +18,13 @@ from casework.extensions import db
 
 
 def commit_and_answer(schema: Schema | type[Schema], record: object, status: int = 200) -> Response:
-    """Flush (versions, timestamps), render `record` with `schema`, commit, answer."""
+    """Flush (versions, timestamps), render `record` with `schema`, commit, answer.
+
+    Rendered from the rows as the database holds them (expired after the flush, so read back
+    in this transaction): the answer is the one a read after the commit would give (a
+    quantity of "1" answered "1.00", as stored), not the values as the handler set them."""
     db.session.flush()
+    db.session.expire_all()
     body = (schema() if isinstance(schema, type) else schema).dump(record)
     return committed(jsonify(body), status)
 

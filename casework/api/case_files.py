@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
+from casework.api.answers import commit_and_answer
 from casework.api.cases import SECURITY, get_case_or_404, refuse
 from casework.api.problems import abort_problem
 from casework.cases import documents, letters
@@ -158,8 +159,7 @@ def upload_document(case_id: int):
         )
     except ActionForbidden as error:
         refuse(error, case)
-    db.session.commit()
-    return document
+    return commit_and_answer(CaseDocumentSchema, document, 201)
 
 
 @blp.route("/<int:case_id>/documents/<int:document_id>/content")
@@ -190,8 +190,7 @@ def set_verification(values: dict, case_id: int, document_id: int):
         documents.set_verification(document, values["status"], by=current_user)
     except ActionForbidden as error:
         refuse(error, case)
-    db.session.commit()
-    return document
+    return commit_and_answer(CaseDocumentSchema, document)
 
 
 @blp.route("/<int:case_id>/receipt.pdf")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.admin.models import Organisation
+from casework.api.answers import commit_and_answer
 from casework.api.guard import writes_fields
 from casework.api.problems import abort_problem
 from casework.auth.models import User
@@ -181,8 +182,7 @@ def create_case(values: dict):
             update_confidential(case, confidential, by=current_user, expected_version=None)
     except (InvalidInput, ActionForbidden) as error:
         refuse(error)
-    db.session.commit()
-    return present(case)
+    return commit_and_answer(CaseSchema, present(case), 201)
 
 
 @blp.route("/<int:case_id>")
@@ -193,8 +193,7 @@ def get_case(case_id: int):
     """One case with `allowed_actions` for the caller and its `timeline`; the view is audited."""
     case = get_case_or_404(case_id)
     operations.record_case_view(case, by=current_user, channel="api")
-    db.session.commit()
-    return present(case)
+    return commit_and_answer(CaseSchema, present(case))
 
 
 # After `get_case`: werkzeug tries one path's rules in their order, and a PATCH rule met first
@@ -214,10 +213,9 @@ def update_case(values: dict, case_id: int):
     expected = values.pop("version")
     try:
         update_confidential(case, values, by=current_user, expected_version=expected)
-        db.session.commit()
+        return commit_and_answer(CaseSchema, present(case))
     except (ActionForbidden, InvalidInput, EditConflict, StaleDataError) as error:
         refuse(error, case)
-    return present(case)
 
 
 ACTION_PARAMETER = {
@@ -244,12 +242,11 @@ def take_action(values: dict, case_id: int, action: str):
     expected = values.pop("version")
     try:
         operations.perform(case, action, by=current_user, expected_version=expected, fields=values)
-        db.session.commit()
+        return commit_and_answer(CaseSchema, present(case))
     except (ActionNotAvailable, ActionForbidden, ActionTooLate, InvalidInput) as error:
         refuse(error, case)
     except (EditConflict, StaleDataError) as error:
         refuse(error, case)
-    return present(case)
 
 
 @blp.route("/<int:case_id>/assign", methods=["POST"])
@@ -266,10 +263,9 @@ def assign_case(values: dict, case_id: int):
         abort_problem(422, "Unprocessable Content", errors={"assignee_id": ["Unknown user."]})
     try:
         operations.assign(case, assignee, by=current_user, expected_version=values["version"])
-        db.session.commit()
+        return commit_and_answer(CaseSchema, present(case))
     except (InvalidInput, ActionForbidden, EditConflict, StaleDataError) as error:
         refuse(error, case)
-    return present(case)
 
 
 @blp.route("/<int:case_id>/notes", methods=["POST"])
@@ -282,5 +278,4 @@ def add_note(values: dict, case_id: int):
     """Add a note to the case's timeline."""
     case = get_case_or_404(case_id)
     operations.add_note(case, values["comment"], by=current_user)
-    db.session.commit()
-    return present(case)
+    return commit_and_answer(CaseSchema, present(case), 201)

@@ -13,7 +13,7 @@ command line (`casework.imports.operations`).
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import jsonify, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
@@ -23,6 +23,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from casework.admin.models import Organisation
+from casework.api.answers import committed
 from casework.api.case_files import BINARY, _MultipartParser
 from casework.api.problems import abort_problem
 from casework.extensions import db
@@ -196,9 +197,15 @@ def create_import():
         language=current_language(),
     )
     operations.store_upload(job, upload.stream, ".upload")
-    db.session.commit()
+    # Answered as the job stands when committed (queued), rendered before the commit; the job,
+    # out of the session, keeps its id for `jobs.start` without reading the database again.
+    db.session.flush()
+    db.session.expire_all()  # rendered as stored, like commit_and_answer
+    answer = jsonify(ImportJobSchema().dump(job))
+    db.session.expunge(job)
+    committed(answer, 202)
     jobs.start(job)
-    return job
+    return answer
 
 
 @blp.route("/<int:import_id>")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.admin.models import Organisation
+from casework.api.answers import commit_and_answer
 from casework.api.guard import writes_fields
 from casework.api.problems import abort_problem
 from casework.conflicts import EditConflict
@@ -120,8 +121,7 @@ def send_referral(values: dict):
         )  # fmt: skip
     except operations.ServiceError as error:
         refuse(error)
-    db.session.commit()
-    return present(referral)
+    return commit_and_answer(ReferralSchema, present(referral), 201)
 
 
 @blp.route("")
@@ -185,7 +185,7 @@ def take_action(values: dict, referral_id: int, action: str):
             referral, action, by=current_user, expected_version=values["version"],
             reason=values.get("reason"), outcome=values.get("outcome"),
         )  # fmt: skip
-        db.session.commit()
+        return commit_and_answer(ReferralSchema, present(referral))
     except (
         operations.ReferralActionNotAvailable,
         operations.ReferralActionForbidden,
@@ -194,7 +194,6 @@ def take_action(values: dict, referral_id: int, action: str):
         StaleDataError,
     ) as error:
         refuse(error, referral)
-    return present(referral)
 
 
 @blp.route("/<int:referral_id>/assistance")
@@ -239,5 +238,4 @@ def record_assistance(values: dict, referral_id: int):
             row = operations.correct_assistance(original, values, by=current_user)
     except (operations.ServiceError, operations.ReferralActionForbidden) as error:
         refuse(error, referral)
-    db.session.commit()
-    return AssistanceForCaller(row, superseded=False)
+    return commit_and_answer(AssistanceSchema, AssistanceForCaller(row, superseded=False), 201)
