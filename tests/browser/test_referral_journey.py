@@ -4,7 +4,9 @@ assistance on the person's page."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -57,25 +59,27 @@ def test_referral_from_consent_to_assistance(
     form.locator("[name=consent_date]").fill(date.today().isoformat())
     form.locator("[name=consent_scope]").fill("Orientation vers l'inscription scolaire")
     form.locator("button[type=submit]").last.click()
-    expect(page).to_have_url(f"{live_server}/referrals/1")
+    # Ids come from the database's sequence (PostgreSQL does not reuse them across tests).
+    expect(page).to_have_url(re.compile(rf"{re.escape(live_server)}/referrals/\d+$"))
+    referral = urlsplit(page.url).path  # /referrals/<id>
     _sign_out(page)
 
     sign_in(app, page, live_server, data.users["ngo"])
     page.goto(f"{live_server}/ngo/inbox")
-    page.locator("a[href='/referrals/1']").first.click()
-    _open(page, "/referrals/1/actions/accept")
-    page.locator("form[action='/referrals/1/actions/accept'] button[type=submit]").click()
-    page.locator("details:has(form[action='/referrals/1/assistance']) > summary").click()
-    assistance = page.locator("form[action='/referrals/1/assistance']")
+    page.locator(f"a[href='{referral}']").first.click()
+    _open(page, f"{referral}/actions/accept")
+    page.locator(f"form[action='{referral}/actions/accept'] button[type=submit]").click()
+    page.locator(f"details:has(form[action='{referral}/assistance']) > summary").click()
+    assistance = page.locator(f"form[action='{referral}/assistance']")
     assistance.locator("[name=quantity]").fill("2")
     assistance.locator("[name=unit]").fill("kit scolaire")
     assistance.locator("[name=place]").fill("Centre de Rabat")
     assistance.locator("button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("kit scolaire")
-    _open(page, "/referrals/1/actions/start")
-    page.locator("form[action='/referrals/1/actions/start'] button[type=submit]").click()
-    _open(page, "/referrals/1/actions/complete")
-    complete = page.locator("form[action='/referrals/1/actions/complete']")
+    _open(page, f"{referral}/actions/start")
+    page.locator(f"form[action='{referral}/actions/start'] button[type=submit]").click()
+    _open(page, f"{referral}/actions/complete")
+    complete = page.locator(f"form[action='{referral}/actions/complete']")
     complete.locator("[name='complete-outcome']").fill("Deux enfants inscrits.")
     complete.locator("button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("Deux enfants inscrits.")
