@@ -90,8 +90,21 @@ SCENARIOS = (
 SCENARIO_NAMES = tuple(s.name for s in SCENARIOS)
 
 
+class AppVersusRaw:
+    """Timings of the application and of its raw SQL, side by side: percentiles and ratios."""
+
+    app_ms: list[float]
+    raw_ms: list[float]
+
+    def p(self, side: str, q: float) -> float:
+        return percentile(self.app_ms if side == "app" else self.raw_ms, q)
+
+    def ratio(self, q: float) -> float:
+        return self.p("app", q) / self.p("raw", q)
+
+
 @dataclass
-class Measure:
+class Measure(AppVersusRaw):
     database: str
     scenario: str
     page: str
@@ -100,12 +113,6 @@ class Measure:
     app_ms: list[float] = field(repr=False)
     raw_ms: list[float] = field(repr=False)
     aim: bool = False
-
-    def p(self, side: str, q: float) -> float:
-        return percentile(self.app_ms if side == "app" else self.raw_ms, q)
-
-    def ratio(self, q: float) -> float:
-        return self.p("app", q) / self.p("raw", q)
 
     def summary(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if k not in ("app_ms", "raw_ms")}

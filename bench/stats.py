@@ -51,7 +51,7 @@ from bench.generate import (
     selected,
 )
 from bench.programmes_data import fill_programmes
-from bench.queue import explain, measure, percentile, wait_for_quiet
+from bench.queue import AppVersusRaw, explain, measure, wait_for_quiet
 
 AIM_MS = 500.0
 AIM_RATIO = 1.5
@@ -397,19 +397,13 @@ def programme_map(app) -> tuple[list[str], dict[str, list[str]]]:
 
 
 @dataclass
-class Result:
+class Result(AppVersusRaw):
     database: str
     scenario: str
     runs: int
     app_ms: list[float]
     raw_ms: list[float]
     rows: int
-
-    def p(self, side: str, q: float) -> float:
-        return percentile(self.app_ms if side == "app" else self.raw_ms, q)
-
-    def ratio(self, q: float) -> float:
-        return self.p("app", q) / self.p("raw", q)
 
 
 SCENARIOS = (

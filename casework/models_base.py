@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from flask_babel import get_locale
-from sqlalchemy import DateTime, Text
+from sqlalchemy import DateTime, Text, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -49,3 +50,10 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment
+
+
+def attributes_changed(record: object, names: Iterable[str]) -> bool:
+    """Whether a flush is about to write a new value to any of these attributes of `record`
+    (the summary tables' listeners use it to find the rows a write moves)."""
+    attributes = inspect(record).attrs
+    return any(attributes[name].history.has_changes() for name in names)

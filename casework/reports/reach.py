@@ -33,7 +33,6 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    inspect,
     select,
     text,
 )
@@ -41,6 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.admin.models import Organisation
 from casework.extensions import db
+from casework.models_base import attributes_changed
 from casework.reference.models import Programme, Service
 from casework.services.models import AssistanceRecord, Referral
 
@@ -218,11 +218,6 @@ class _Pending:
     rebuild: bool = False
 
 
-def _changed(obj, names: Sequence[str]) -> bool:
-    attributes = inspect(obj).attrs
-    return any(attributes[name].history.has_changes() for name in names)
-
-
 def _people_of(connection: Connection, record_ids: Sequence[int], referral_ids: Sequence[int]):
     """The people of these records (and of the records they correct), and of these referrals,
     as the database holds them now."""
@@ -246,13 +241,17 @@ def _before_flush(session: Session, _context, _instances) -> None:
     pending = _Pending()
     for obj in session.dirty:
         watched = REBUILD_WATCHED.get(type(obj))
-        if watched and _changed(obj, watched):
+        if watched and attributes_changed(obj, watched):
             pending.rebuild = True
     referrals = [
-        o for o in session.dirty if isinstance(o, Referral) and _changed(o, REFERRAL_WATCHED)
+        o
+        for o in session.dirty
+        if isinstance(o, Referral) and attributes_changed(o, REFERRAL_WATCHED)
     ]
     records = [
-        o for o in session.dirty if isinstance(o, AssistanceRecord) and _changed(o, RECORD_WATCHED)
+        o
+        for o in session.dirty
+        if isinstance(o, AssistanceRecord) and attributes_changed(o, RECORD_WATCHED)
     ]
     referrals += [o for o in session.deleted if isinstance(o, Referral)]
     records += [o for o in session.deleted if isinstance(o, AssistanceRecord)]

@@ -30,7 +30,6 @@ from sqlalchemy import (
     event,
     except_,
     func,
-    inspect,
     select,
     true,
 )
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from casework.cases.models import Case
 from casework.extensions import db
+from casework.models_base import attributes_changed
 
 # The dimensions of a bucket, in key order. A file without a region counts under "" so that
 # the key never holds NULL (NULLs never conflict in a unique key, and the upsert needs them to).
@@ -195,11 +195,6 @@ class _Pending:
 _INFO_KEY = "casework.processing_summary"
 
 
-def _moves(case: Case) -> bool:
-    attributes = inspect(case).attrs
-    return any(attributes[name].history.has_changes() for name in WATCHED)
-
-
 def _key_columns():
     c = Case.__table__.c
     return (
@@ -231,7 +226,9 @@ def _before_flush(session: Session, _context, _instances) -> None:
     # cannot tell a previous NULL from a value that was never loaded.
     pending = _Pending()
     session.info.pop(_INFO_KEY, None)
-    moved = [obj for obj in session.dirty if isinstance(obj, Case) and _moves(obj)]
+    moved = [
+        obj for obj in session.dirty if isinstance(obj, Case) and attributes_changed(obj, WATCHED)
+    ]
     deleted = [obj for obj in session.deleted if isinstance(obj, Case)]
     ids = [obj.id for obj in (*moved, *deleted) if obj.id is not None]
     if ids:
