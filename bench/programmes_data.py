@@ -100,6 +100,12 @@ class ProgrammeRows:
                  offices: list[int], caseworkers: dict[int, list[int]]) -> None:  # fmt: skip
         self.rng = random.Random(seed * 7 + 5)
         self.people = people
+        # The volumes above are for a million people; a smaller database gets its share (the
+        # million-file bench is unchanged), so that the bench runs at any --cases.
+        share = min(1.0, people / 1_000_000)
+        self.total = max(1, round(REFERRALS * share))
+        self.referred_people = min(people, max(1, round(REFERRED_PEOPLE * share)))
+        self.walk_ins = round(WALK_INS * share)
         self.services = services
         self.offices = offices
         self.caseworkers = caseworkers
@@ -122,10 +128,10 @@ class ProgrammeRows:
     def referrals(self, batch: int) -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
         """(consents, referrals, assistance records) per batch of `batch` referrals."""
         rng = self.rng
-        referred = rng.sample(range(1, self.people + 1), REFERRED_PEOPLE)
+        referred = rng.sample(range(1, self.people + 1), self.referred_people)
         span = (LAST_DAY - FIRST_DAY).days
         # Sorted dates: ids grow with the day a referral was sent, as they would.
-        days = sorted(rng.randrange(span) for _ in range(REFERRALS))
+        days = sorted(rng.randrange(span) for _ in range(self.total))
         states = list(STATES)
         shares = [STATES[s][0] for s in states]
         record_id = 0
@@ -166,9 +172,9 @@ class ProgrammeRows:
                 record_id += 1
                 on = min(start + timedelta(days=rng.randint(0, 90)), LAST_DAY)
                 records.append(self._record(record_id, person, number, provider, service, on))
-            if number % batch == 0 or number == REFERRALS:
+            if number % batch == 0 or number == self.total:
                 # The walk-ins (no referral) and corrections of this batch's records.
-                for _ in range(WALK_INS * len(referrals) // REFERRALS):
+                for _ in range(self.walk_ins * len(referrals) // self.total):
                     record_id += 1
                     on = FIRST_DAY + timedelta(days=rng.randrange(span))
                     service = rng.choices(self.services, self.weights)[0]
